@@ -1,0 +1,3 @@
+from truecost.cli.app import main
+
+main()

@@ -1,0 +1,113 @@
+"""Shipped catalogs (GPUs, model architectures, engine profiles) and user catalog files.
+
+Catalogs are TOML files in ``truecost/catalog/data``; every entry names its source and date and is
+validated on load (unknown keys are errors). A user can pass their own TOML file wherever a name
+is accepted (``--model ./my-model.toml``, ``--gpu ./my-gpu.toml``).
+"""
+
+from __future__ import annotations
+
+import tomllib
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ..arch import ModelArch
+from ..errors import CatalogError, UnknownNameError
+from ..hardware import GPU
+
+__all__ = ["gpu", "gpus", "load_toml", "model", "models", "parse_entries"]
+
+T = TypeVar("T", bound=BaseModel)
+
+
+def load_toml(path: Path | str) -> dict[str, Any]:
+    """Read a TOML file, turning I/O and syntax errors into one-line ``CatalogError``s."""
+    path = Path(path)
+    try:
+        with path.open("rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        raise CatalogError(f"{path}: file not found") from None
+    except tomllib.TOMLDecodeError as e:
+        raise CatalogError(f"{path}: invalid TOML: {e}") from None
+
+
+def validation_message(where: str, err: ValidationError) -> str:
+    """The first problem of a pydantic error as ``where: key 'x' ...``, one line."""
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"])
+    if first["type"] == "extra_forbidden":
+        return f"{where}: unknown key '{loc}'"
+    if first["type"] == "missing":
+        return f"{where}: missing key '{loc}'"
+    msg = first["msg"].replace("Value error, ", "")
+    return f"{where}: {loc + ': ' if loc else ''}{msg}"
+
+
+def parse_entries(data: dict[str, Any], cls: type[T], origin: str) -> dict[str, T]:
+    """Each top-level table of ``data`` is one entry whose key is the table name."""
+    out: dict[str, T] = {}
+    for key, table in data.items():
+        if not isinstance(table, dict):
+            raise CatalogError(f"{origin}: '{key}' should be a table ([{key}]), got a value")
+        try:
+            out[key] = cls.model_validate({"key": key, **table})
+        except ValidationError as e:
+            raise CatalogError(validation_message(f"{origin} [{key}]", e)) from None
+    return out
+
+
+def _load_user_file(path: Path, cls: type[T]) -> T:
+    data = load_toml(path)
+    if data and all(isinstance(v, dict) for v in data.values()) and len(data) == 1:
+        return next(iter(parse_entries(data, cls, str(path)).values()))
+    return parse_entries({path.stem: data}, cls, str(path))[path.stem]
+
+
+@cache
+def _shipped(filename: str, cls: type[T]) -> dict[str, T]:
+    ref = resources.files(__package__) / "data" / filename
+    with resources.as_file(ref) as p:
+        return parse_entries(load_toml(p), cls, f"catalog/{filename}")
+
+
+def _lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
+    if name.endswith(".toml") or "/" in name:
+        return _load_user_file(Path(name), cls)
+    low = name.lower()
+    if low in table:
+        return table[low]
+    for entry in table.values():
+        if low in (a.lower() for a in getattr(entry, "aliases", ())):
+            return entry
+        if low == getattr(entry, "hf_id", "").lower():
+            return entry
+    raise UnknownNameError(kind, name, table)
+
+
+def gpus() -> dict[str, GPU]:
+    """All shipped GPUs by key."""
+    return dict(_shipped("gpus.toml", GPU))
+
+
+def models() -> dict[str, ModelArch]:
+    """All shipped model architectures by key."""
+    return dict(_shipped("models.toml", ModelArch))
+
+
+def gpu(name: str | GPU) -> GPU:
+    """A GPU by key or alias (``h100``, ``H100-SXM-80GB``), or from a TOML file path."""
+    if isinstance(name, GPU):
+        return name
+    return _lookup(name, _shipped("gpus.toml", GPU), "GPU", GPU)
+
+
+def model(name: str | ModelArch) -> ModelArch:
+    """A model by key or Hugging Face id (``meta-llama/Llama-3.1-8B``), or from a TOML file path."""
+    if isinstance(name, ModelArch):
+        return name
+    return _lookup(name, _shipped("models.toml", ModelArch), "model", ModelArch)

@@ -1,0 +1,52 @@
+"""The Typer root. Each verb lives in its own module and registers itself here.
+
+User errors (``TruecostError``) become one line on stderr, ``error: <message>``, exit status 1.
+Anything else is a bug and shows a traceback without local variables (they may hold API keys).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+from rich.console import Console
+
+from ..errors import TruecostError
+
+app = typer.Typer(
+    name="truecost",
+    help="What an AI model really costs: per task, per month, per training run.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+    add_completion=False,
+)
+err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _register() -> None:
+    from . import compare, estimate
+
+    for module in (estimate, compare):
+        module.register(app)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``truecost`` script and ``python -m truecost``."""
+    _register()
+    try:
+        app(args=argv, standalone_mode=False)
+    except TruecostError as e:
+        err_console.print(f"error: {e}", markup=False)
+        sys.exit(1)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except typer.Abort:
+        err_console.print("aborted", markup=False)
+        sys.exit(130)
+    except Exception as e:  # click usage errors (bad option value, missing argument)
+        import click
+
+        if isinstance(e, click.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        raise

@@ -1,0 +1,131 @@
+"""GPUs and numeric precisions.
+
+A ``GPU`` is a catalog entry (source and date required). Peak FLOP/s are *dense* (no 2:4
+sparsity); vendors often quote sparse figures, which are twice these. Memory is in GiB as
+``nvidia-smi`` counts it; bandwidths in decimal units (TB/s = 1e12 bytes/s) as vendors quote.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from enum import Enum
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt
+
+from .errors import InputError
+
+__all__ = ["GPU", "Precision", "PrecisionName"]
+
+DType = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
+
+BYTES_PER_ELEM: dict[str, float] = {
+    "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "fp4": 0.5, "int4": 0.5,
+    # MXFP4 (gpt-oss): 4-bit values plus one 8-bit scale per 32 values = 4.25 bits
+    "mxfp4": 4.25 / 8,
+}
+
+
+class GPU(BaseModel):
+    """One accelerator SKU."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    name: str
+    vendor: Literal["nvidia", "amd", "intel", "google"]
+    aliases: list[str] = []
+    dense_tflops: dict[DType, PositiveFloat]  # dense tensor-core peak per dtype, 1e12 FLOP/s
+    memory_gib: PositiveFloat  # on-board HBM/GDDR, GiB (2**30 bytes)
+    memory_tb_s: PositiveFloat  # memory bandwidth, 1e12 bytes/s
+    interconnect: str  # "NVLink 4", "PCIe Gen5 x16", "Infinity Fabric"
+    interconnect_gb_s: PositiveFloat  # GPU-to-GPU, per GPU, *each direction*, 1e9 bytes/s
+    max_gpus_per_node: PositiveInt = 8
+    tdp_w: PositiveFloat
+    usd_per_gpu_hour: PositiveFloat  # typical on-demand cloud rent
+    usd_purchase: PositiveFloat  # typical purchase price of one GPU (street, in a server)
+    source: str
+    retrieved: date
+    price_source: str
+    price_as_of: date
+
+    @property
+    def memory_bytes(self) -> float:
+        return self.memory_gib * 2**30
+
+    @property
+    def hbm_bytes_per_s(self) -> float:
+        return self.memory_tb_s * 1e12
+
+    @property
+    def link_bytes_per_s(self) -> float:
+        return self.interconnect_gb_s * 1e9
+
+    def peak_flops(self, dtype: str) -> float:
+        """Dense peak FLOP/s for ``dtype`` (fp16 and bf16 are interchangeable)."""
+        table = dict(self.dense_tflops)
+        table.setdefault("fp16", table.get("bf16", 0.0))
+        table.setdefault("bf16", table.get("fp16", 0.0))
+        if not table.get(dtype):
+            raise InputError(f"{self.key} has no {dtype} tensor cores; "
+                             f"supported: {', '.join(sorted(k for k, v in table.items() if v))}")
+        return table[dtype] * 1e12
+
+    def supports(self, dtype: str) -> bool:
+        return dtype in self.dense_tflops or (dtype in ("bf16", "fp16") and
+                                              bool({"bf16", "fp16"} & set(self.dense_tflops)))
+
+
+class PrecisionName(str, Enum):
+    """Serving precisions. ``int4`` means int4 weight-only (AWQ/GPTQ), activations in 16 bit."""
+
+    bf16 = "bf16"
+    fp16 = "fp16"
+    fp8 = "fp8"
+    int8 = "int8"
+    int4 = "int4"
+
+
+class Precision(BaseModel):
+    """Weight, KV-cache and matmul (compute) dtypes of a deployment."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    weights: str
+    kv: str
+    compute: str
+
+    @classmethod
+    def named(cls, name: PrecisionName | str, gpu: GPU, kv: str | None = None) -> Precision:
+        """The usual recipe for ``name`` on ``gpu``.
+
+        - bf16/fp16: everything 16-bit.
+        - fp8: fp8 weights, fp8 KV and fp8 matmuls where the GPU has fp8 tensor cores (Hopper,
+          Ada, Blackwell, MI300); elsewhere (A100, A10G) fp8 weight-only with 16-bit matmuls
+          (Marlin-style kernels), KV in 16 bit.
+        - int8: W8A8 where int8 tensor cores exist, KV in 16 bit.
+        - int4: weight-only, 16-bit matmuls and KV.
+        ``kv`` overrides the KV-cache dtype.
+        """
+        name = PrecisionName(name).value
+        half = "bf16" if gpu.supports("bf16") else "fp16"
+        if name in ("bf16", "fp16"):
+            p = cls(weights=name, kv=name, compute=name)
+        elif name == "fp8":
+            native = gpu.supports("fp8")
+            p = cls(weights="fp8", kv="fp8" if native else half, compute="fp8" if native else half)
+        elif name == "int8":
+            p = cls(weights="int8", kv=half, compute="int8" if gpu.supports("int8") else half)
+        else:
+            p = cls(weights="int4", kv=half, compute=half)
+        return p.model_copy(update={"kv": kv}) if kv else p
+
+    @property
+    def weight_bytes(self) -> float:
+        return BYTES_PER_ELEM[self.weights]
+
+    @property
+    def kv_bytes(self) -> float:
+        return BYTES_PER_ELEM[self.kv]
+
+    def __str__(self) -> str:
+        return f"w:{self.weights} kv:{self.kv} mm:{self.compute}"

@@ -1,0 +1,50 @@
+"""Shared fixtures: a clean environment for every test, and a CLI runner that goes through
+``truecost.cli.app.main`` (so error handling is exercised exactly as users see it)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"  # read-only data beside the checkout (CI clones it there too)
+
+
+@pytest.fixture(autouse=True)
+def clean_environ(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No developer key or truecost setting leaks into a test; results go to a temp store."""
+    for name in list(os.environ):
+        if name.startswith("TRUECOST_") or name.endswith("_API_KEY"):
+            monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TRUECOST_HOME", str(tmp_path / "truecost-home"))
+    monkeypatch.setenv("COLUMNS", "160")
+    monkeypatch.setenv("NO_COLOR", "1")
+    monkeypatch.setenv("TERM", "dumb")
+
+
+@dataclass
+class CliResult:
+    code: int
+    stdout: str
+    stderr: str
+
+
+@pytest.fixture
+def cli(capsys: pytest.CaptureFixture[str]):
+    """``cli("estimate", "--model", ...)`` runs the CLI in-process and returns code/stdout/stderr."""
+    from truecost.cli.app import main
+
+    def run(*args: str) -> CliResult:
+        capsys.readouterr()
+        try:
+            main(list(args))
+            code = 0
+        except SystemExit as e:
+            code = int(e.code or 0)
+        out, err = capsys.readouterr()
+        return CliResult(code, out, err)
+
+    return run

@@ -34,19 +34,7 @@ def main(argv: list[str] | None = None) -> None:
     """Entry point of the ``truecost`` script and ``python -m truecost``."""
     _register()
     try:
-        app(args=argv, standalone_mode=False)
+        app(args=argv)  # standalone: usage errors print and exit 2, as typer does
     except TruecostError as e:
         err_console.print(f"error: {e}", markup=False)
         sys.exit(1)
-    except typer.Exit as e:
-        sys.exit(e.exit_code)
-    except typer.Abort:
-        err_console.print("aborted", markup=False)
-        sys.exit(130)
-    except Exception as e:  # click usage errors (bad option value, missing argument)
-        import click
-
-        if isinstance(e, click.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        raise

@@ -4,4 +4,6 @@ import typer
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command()
+    def estimate() -> None:
+        """Not yet."""

@@ -1,0 +1,162 @@
+"""API offers: what a hosted model costs per token.
+
+Prices come from the ``genai-prices`` package (offline, dated data that handles cached input,
+tiers and batch variants), so truecost keeps no hand-written price table. A user TOML file can add
+offers (an open model at a hosted provider) or override one; such offers carry their own source.
+
+Billing rules (DESIGN.md): uncached input at the input price, cached input at the cache-read
+price, reasoning tokens billed as output, batch processing at the provider's batch price.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass, field
+from datetime import date
+from functools import cache
+from importlib.metadata import version
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
+
+from .catalog import load_toml, parse_entries
+from .errors import InputError, UnknownNameError
+from .provenance import Provenance
+
+__all__ = ["Offer", "load_offers", "offer"]
+
+GENAI_PRICES = f"genai-prices {version('genai-prices')}"
+
+
+@dataclass(frozen=True, slots=True)
+class Offer:
+    """A model sold per token by a provider. Prices are USD per million tokens."""
+
+    key: str  # "provider/model"
+    provider: str
+    model: str
+    usd_per_mtok_input: float
+    usd_per_mtok_output: float
+    usd_per_mtok_cached_input: float | None
+    provenance: Provenance
+    batch_discount: float | None = None  # user offers: fraction of list price paid in batch
+    open_model: str | None = None  # catalog key of the open-weight model behind it, if any
+    _genai: bool = field(default=False, repr=False)
+
+    def request_usd(self, input_tokens: float, output_tokens: float, *, cached_input_tokens: float = 0,
+                    reasoning_tokens: float = 0, batch: bool = False) -> float:
+        """Price of one request. ``input_tokens`` includes the cached ones; ``output_tokens``
+        excludes reasoning tokens, which are billed as output on top."""
+        if cached_input_tokens > input_tokens:
+            raise InputError(f"cached input tokens ({cached_input_tokens:g}) exceed input tokens "
+                             f"({input_tokens:g})")
+        billed_out = output_tokens + reasoning_tokens
+        if self._genai:
+            from genai_prices import Usage, calc_price
+
+            usage = Usage(input_tokens=round(input_tokens), cache_read_tokens=round(cached_input_tokens),
+                          output_tokens=round(billed_out))
+            ctx = {"processing": "batch"} if batch else None
+            try:
+                calc = calc_price(usage, self.model, provider_id=self.provider, price_context=ctx)
+            except LookupError as e:  # pragma: no cover - offers are resolved before pricing
+                raise UnknownNameError("offer", self.key, []) from e
+            usd = float(calc.total_price)
+            if batch and usd == self.request_usd(input_tokens, output_tokens,
+                                                 cached_input_tokens=cached_input_tokens,
+                                                 reasoning_tokens=reasoning_tokens):
+                raise InputError(f"{self.key} has no batch price in {GENAI_PRICES}; add an offer "
+                                 f"with batch_discount in an offers file (--offers FILE)")
+            return usd
+        cached_price = (self.usd_per_mtok_cached_input if self.usd_per_mtok_cached_input is not None
+                        else self.usd_per_mtok_input)
+        usd = ((input_tokens - cached_input_tokens) * self.usd_per_mtok_input
+               + cached_input_tokens * cached_price + billed_out * self.usd_per_mtok_output) / 1e6
+        if batch:
+            if self.batch_discount is None:
+                raise InputError(f"{self.key} has no batch_discount; set it in the offers file")
+            usd *= self.batch_discount
+        return usd
+
+
+class OfferEntry(BaseModel):
+    """An offer in a user TOML file (table name = ``provider/model``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: str
+    usd_per_mtok_input: NonNegativeFloat
+    usd_per_mtok_output: NonNegativeFloat
+    usd_per_mtok_cached_input: NonNegativeFloat | None = None
+    batch_discount: float | None = Field(None, gt=0, le=1)
+    open_model: str | None = None
+    source: str
+    as_of: date
+
+
+def load_offers(path: Path | str) -> dict[str, Offer]:
+    """Offers from a user TOML file: ``["together/llama-3.1-70b"]`` tables with prices, source
+    and ``as_of``. They take precedence over genai-prices for the same key."""
+    entries = parse_entries(load_toml(path), OfferEntry, str(path))
+    out = {}
+    for key, e in entries.items():
+        provider, _, model = key.partition("/")
+        out[key.lower()] = Offer(
+            key=key, provider=provider, model=model or key, usd_per_mtok_input=e.usd_per_mtok_input,
+            usd_per_mtok_output=e.usd_per_mtok_output, usd_per_mtok_cached_input=e.usd_per_mtok_cached_input,
+            provenance=Provenance.catalog(e.source, e.as_of), batch_discount=e.batch_discount,
+            open_model=e.open_model)
+    return out
+
+
+def _base(price: object) -> float | None:
+    """The base (first-tier) price of a genai-prices field, as a float."""
+    if price is None:
+        return None
+    return float(getattr(price, "base", price))
+
+
+@cache
+def _genai_index() -> dict[str, tuple[str, str]]:
+    """``provider/model-id`` (lower case) → (provider id, model id), for every text model."""
+    import genai_prices.data as data
+
+    return {f"{p.id}/{m.id}".lower(): (p.id, m.id) for p in data.providers for m in p.models}
+
+
+def _genai_offer(provider_id: str, model_ref: str) -> Offer | None:
+    from genai_prices.data_snapshot import get_snapshot
+
+    try:
+        provider, info = get_snapshot().find_provider_model(model_ref, None, provider_id or None, None)
+    except LookupError:
+        return None
+    prices = info.prices if not isinstance(info.prices, list) else info.prices[-1].prices
+    p_in, p_out = _base(getattr(prices, "input_mtok", None)), _base(getattr(prices, "output_mtok", None))
+    if p_in is None or p_out is None:
+        return None
+    urls = provider.pricing_urls or []
+    return Offer(
+        key=f"{provider.id}/{info.id}", provider=provider.id, model=info.id,
+        usd_per_mtok_input=p_in, usd_per_mtok_output=p_out,
+        usd_per_mtok_cached_input=_base(getattr(prices, "cache_read_mtok", None)),
+        provenance=Provenance("catalog", f"{GENAI_PRICES} ({urls[0] if urls else provider.name})"),
+        _genai=True,
+    )
+
+
+def offer(name: str, extra: dict[str, Offer] | None = None) -> Offer:
+    """An offer by ``provider/model`` (``openai/gpt-4o``) or by model alone (``gpt-4o``, resolved
+    to the provider genai-prices associates with it). ``extra`` (from ``load_offers``) wins."""
+    extra = extra or {}
+    low = name.lower()
+    if low in extra:
+        return extra[low]
+    provider, sep, model_ref = name.partition("/")
+    found = _genai_offer(provider, model_ref) if sep else _genai_offer("", name)
+    if found is None and sep:  # model ids with a slash ("meta-llama/...") at an inferred provider
+        found = _genai_offer("", name)
+    if found is None:
+        known = list(extra) + list(_genai_index())
+        close = difflib.get_close_matches(low, known, n=3, cutoff=0.6)
+        raise UnknownNameError("offer", name, close or known)
+    return found

@@ -140,8 +140,7 @@ class ModelArch(BaseModel):
         else:
             moe_layers = L - moe.dense_layers
             mlp_dense = moe.dense_layers * self._mlp_params(self.d_ff, self.mlp_bias)
-            shared = moe.shared_experts * self._mlp_params(moe.d_ff_shared or moe.d_ff_expert, False)
-            one = self._mlp_params(moe.d_ff_expert, moe.expert_bias)
+            shared, one = self.shared_expert_params, self.expert_params
             expert_total = moe_layers * (moe.experts * one + shared)
             expert_active = moe_layers * (moe.active_experts * one + shared)
             router = moe_layers * (D * moe.experts + (moe.experts if moe.router_bias else 0))
@@ -171,6 +170,18 @@ class ModelArch(BaseModel):
         Tied embeddings still cost a V×D matmul in the LM head."""
         p = self.params
         return p.attention + p.mlp_dense + p.experts_active + p.router + self.vocab * self.d_model
+
+    @property
+    def expert_params(self) -> int:
+        """One routed expert of one layer (0 for dense models)."""
+        return self._mlp_params(self.moe.d_ff_expert, self.moe.expert_bias) if self.moe else 0
+
+    @property
+    def shared_expert_params(self) -> int:
+        """All shared (always-on) experts of one layer."""
+        if not self.moe:
+            return 0
+        return self.moe.shared_experts * self._mlp_params(self.moe.d_ff_shared or self.moe.d_ff_expert, False)
 
     def _mlp_params(self, d_ff: int, bias: bool) -> int:
         mats = 3 if self.mlp == "gated" else 2

@@ -19,7 +19,7 @@ from ..arch import ModelArch
 from ..errors import CatalogError, UnknownNameError
 from ..hardware import GPU
 
-__all__ = ["gpu", "gpus", "load_toml", "model", "models", "parse_entries"]
+__all__ = ["gpu", "gpus", "load_toml", "lookup", "model", "models", "parse_entries", "shipped"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -69,13 +69,13 @@ def _load_user_file(path: Path, cls: type[T]) -> T:
 
 
 @cache
-def _shipped(filename: str, cls: type[T]) -> dict[str, T]:
+def shipped(filename: str, cls: type[T]) -> dict[str, T]:
     ref = resources.files(__package__) / "data" / filename
     with resources.as_file(ref) as p:
         return parse_entries(load_toml(p), cls, f"catalog/{filename}")
 
 
-def _lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
+def lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
     if name.endswith(".toml") or "/" in name:
         return _load_user_file(Path(name), cls)
     low = name.lower()
@@ -91,23 +91,23 @@ def _lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
 
 def gpus() -> dict[str, GPU]:
     """All shipped GPUs by key."""
-    return dict(_shipped("gpus.toml", GPU))
+    return dict(shipped("gpus.toml", GPU))
 
 
 def models() -> dict[str, ModelArch]:
     """All shipped model architectures by key."""
-    return dict(_shipped("models.toml", ModelArch))
+    return dict(shipped("models.toml", ModelArch))
 
 
 def gpu(name: str | GPU) -> GPU:
     """A GPU by key or alias (``h100``, ``H100-SXM-80GB``), or from a TOML file path."""
     if isinstance(name, GPU):
         return name
-    return _lookup(name, _shipped("gpus.toml", GPU), "GPU", GPU)
+    return lookup(name, shipped("gpus.toml", GPU), "GPU", GPU)
 
 
 def model(name: str | ModelArch) -> ModelArch:
     """A model by key or Hugging Face id (``meta-llama/Llama-3.1-8B``), or from a TOML file path."""
     if isinstance(name, ModelArch):
         return name
-    return _lookup(name, _shipped("models.toml", ModelArch), "model", ModelArch)
+    return lookup(name, shipped("models.toml", ModelArch), "model", ModelArch)

@@ -76,8 +76,7 @@ def shipped(filename: str, cls: type[T]) -> dict[str, T]:
 
 
 def lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
-    if name.endswith(".toml") or "/" in name:
-        return _load_user_file(Path(name), cls)
+    """An entry by key, alias or Hugging Face id; failing those, a path to a TOML file."""
     low = name.lower()
     if low in table:
         return table[low]
@@ -86,6 +85,8 @@ def lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
             return entry
         if low == getattr(entry, "hf_id", "").lower():
             return entry
+    if name.endswith(".toml") or "/" in name:
+        return _load_user_file(Path(name), cls)
     raise UnknownNameError(kind, name, table)
 
 

@@ -1,7 +1,51 @@
-"""`truecost estimate` (placeholder until the perf model lands)."""
+"""`truecost compare`: cost per task and per month of each way of serving a workload."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
 
 import typer
+from rich.table import Table
+
+from ..compare import Comparison, compare as run_compare
+from .format import out_console, print_json, seconds, usd
 
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("compare")(compare)
+
+
+def compare(
+    workload: Annotated[Path, typer.Argument(help="Workload TOML file (see examples/).")],
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+) -> None:
+    """Rank API offers and self-hosted deployments by cost per task for a workload."""
+    c = run_compare(workload)
+    if json_out:
+        print_json(c.to_dict())
+    else:
+        render(c)
+
+
+def render(c: Comparison) -> None:
+    t = Table(title=f"{c.workload}: {c.tasks_per_month:,.0f} tasks/month, peak {c.peak_requests_per_s:.3g} req/s",
+              title_justify="left")
+    for name, justify in (("#", "right"), ("option", "left"), ("how", "left"), ("$/task", "right"),
+                          ("$/month", "right"), ("$/1M in", "right"), ("$/1M out", "right"),
+                          ("GPUs", "right"), ("TTFT", "right"), ("TPOT", "right"), ("sources", "left")):
+        t.add_column(name, justify=justify)  # type: ignore[arg-type]
+    notes: dict[str, int] = {}  # provenance text -> footnote number, in order of first use
+    for i, o in enumerate(c.ranked, 1):
+        refs = [f"{k}[{notes.setdefault(v, len(notes) + 1)}]" for k, v in o.provenance.items()]
+        t.add_row(str(i), o.label, o.how, usd(o.usd_per_task), usd(o.usd_per_month), usd(o.usd_per_mtok_input),
+                  usd(o.usd_per_mtok_output), str(o.gpus or "-"), seconds(o.ttft_s), seconds(o.tpot_s),
+                  " ".join(refs))
+    out_console.print(t)
+    for o in c.options:
+        if o.excluded:
+            out_console.print(f"excluded: {o.label}: {o.excluded}", soft_wrap=True, markup=False)
+    for a in c.assumptions:
+        out_console.print(f"assumes: {a}", soft_wrap=True, markup=False)
+    for text, n in notes.items():
+        out_console.print(f"[{n}] {text}", soft_wrap=True, markup=False)

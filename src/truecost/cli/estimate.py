@@ -1,9 +1,72 @@
-"""`truecost estimate` (placeholder until the perf model lands)."""
+"""`truecost estimate`: modelled throughput, latency and memory of a model on a GPU."""
+
+from __future__ import annotations
+
+from typing import Annotated
 
 import typer
+from rich.table import Table
+
+from ..hardware import PrecisionName
+from ..perf.serving import Estimate, estimate as run_estimate
+from .format import gbytes, out_console, print_json, seconds
 
 
 def register(app: typer.Typer) -> None:
-    @app.command()
-    def estimate() -> None:
-        """Not yet."""
+    app.command("estimate")(estimate)
+
+
+def estimate(
+    model: Annotated[str, typer.Option(help="Catalog model key, Hugging Face id, or a TOML file.")],
+    gpu: Annotated[str, typer.Option(help="Catalog GPU key or alias, or a TOML file.")],
+    precision: Annotated[PrecisionName, typer.Option(help="Weights precision recipe.")] = PrecisionName.bf16,
+    isl: Annotated[int, typer.Option(help="Input (prompt) tokens per request.")] = 1000,
+    osl: Annotated[int, typer.Option(help="Output tokens per request (reasoning included).")] = 1000,
+    tp: Annotated[int, typer.Option(help="Tensor-parallel GPUs in one replica.")] = 1,
+    concurrency: Annotated[int | None, typer.Option(help="Live sequences (closed loop).")] = None,
+    rate: Annotated[float | None, typer.Option(help="Offered requests/s (open loop).")] = None,
+    max_throughput: Annotated[bool, typer.Option("--max-throughput", help="As many sequences as fit (default).")] = False,
+    batch: Annotated[int | None, typer.Option(help="Price one step of B sequences (with --context).")] = None,
+    context: Annotated[int | None, typer.Option(help="Context tokens per sequence for --batch.")] = None,
+    engine: Annotated[str, typer.Option(help="Engine profile (efficiency terms) or a TOML file.")] = "tuned",
+    kv_dtype: Annotated[str | None, typer.Option(help="Override the KV-cache dtype (bf16, fp8).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
+) -> None:
+    """Predict throughput, latency and max concurrency (roofline + KV cache + continuous batching)."""
+    if max_throughput and (concurrency or rate):
+        raise typer.BadParameter("--max-throughput excludes --concurrency and --rate")
+    e = run_estimate(model, gpu, precision=precision, tp=tp, isl=isl, osl=osl, concurrency=concurrency,
+                     rate=rate, batch=batch, context=context, engine=engine, kv_dtype=kv_dtype)
+    if json_out:
+        print_json(e.to_dict())
+    else:
+        render(e)
+
+
+def render(e: Estimate) -> None:
+    t = Table(title=f"{e.model} on {e.gpus}x {e.gpu} ({e.precision}), ISL {e.isl} / OSL {e.osl}, "
+                    f"engine {e.engine}", title_justify="left")
+    t.add_column("figure")
+    t.add_column("value", justify="right")
+    t.add_column("range / note")
+    rows = [
+        ("weights", gbytes(e.weights_bytes), f"{gbytes(e.weights_bytes_per_gpu)} per GPU"),
+        ("KV cache per token", f"{e.kv_bytes_per_token:,.0f} B", f"pool {gbytes(e.kv_pool_bytes_per_gpu)} per GPU"),
+        ("max concurrency", f"{e.max_concurrency:,}", ""),
+        ("operating point", f"{e.concurrency:,.1f} seqs", e.mode),
+        ("prefill", seconds(e.prefill_s), ""),
+        ("decode step", seconds(e.decode_step_s),
+         f"{seconds(e.decode_step_s_lower)} .. {seconds(e.decode_step_s_upper)}"),
+        ("TTFT", seconds(e.ttft_s), ""),
+        ("TPOT", seconds(e.tpot_s), ""),
+        ("output tokens/s", f"{e.output_tokens_per_s:,.0f}",
+         f"{e.output_tokens_per_s_lower:,.0f} .. {e.output_tokens_per_s_upper:,.0f}"),
+        ("requests/s", f"{e.requests_per_s:,.2f}", ""),
+        ("binding", e.binding, ", ".join(f"{k} {seconds(v)}" for k, v in e.breakdown_s.items())),
+    ]
+    for r in rows:
+        t.add_row(*r)
+    out_console.print(t)
+    for n in e.notes:
+        out_console.print(f"note: {n}")
+    out_console.print(f"provenance: {e.provenance}", soft_wrap=True)

@@ -121,6 +121,7 @@ class Estimate:
     output_tokens_per_s_upper: float
     requests_per_s: float
     binding: str
+    prefill_time_share: float  # share of the step spent on prompt tokens (to split $ in vs out)
     breakdown_s: dict[str, float]
     provenance: Provenance
     notes: list[str] = field(default_factory=list)
@@ -129,6 +130,19 @@ class Estimate:
         d = asdict(self)
         d["provenance"] = str(self.provenance)
         return d
+
+
+def _prefill_share(step: StepTime) -> float:
+    """Share of a step's time due to prompt tokens: their share of the token-parallel ops
+    (linear layers, experts) plus prefill attention. Used to split $ between input and output."""
+    tokens = step.decode_seqs + step.prefill_tokens
+    if tokens == 0:
+        return 0.0
+    frac = step.prefill_tokens / tokens
+    by_op = step.breakdown()
+    prefill = frac * (by_op.get("linear", 0) + by_op.get("experts", 0) + by_op.get("tp_allreduce", 0))
+    prefill += by_op.get("attention_prefill", 0)
+    return prefill / step.total_s
 
 
 def _provenance(dep: Deployment) -> Provenance:
@@ -226,5 +240,6 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
         requests_per_s=rps,
         binding=("kv_capacity" if mode == "max_throughput" and plan.limited_by == "kv_capacity"
                  else step.binding),
+        prefill_time_share=_prefill_share(op.step),
         breakdown_s=step.breakdown(), provenance=_provenance(dep), notes=notes,
     )

@@ -1,0 +1,118 @@
+"""Workloads: what a team needs served, read from a TOML file.
+
+A workload states its traffic (tasks per day, peak-to-mean ratio), the tokens of one request
+(input, of which cached, output, reasoning), how many requests one task takes, the latency SLO and
+the quality bar, and the candidates to compare: API offers and self-hosted open models. A
+candidate may override the token counts, since models differ (reasoning models use many more
+tokens for the same task), and may state its accuracy on the task (with a source).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationError
+
+from .catalog import load_toml, validation_message
+from .cost import OwnershipTerms, PriceBasis
+from .errors import CatalogError
+
+__all__ = ["ApiCandidate", "SelfHostedCandidate", "Slo", "Tokens", "Workload", "load_workload"]
+
+_STRICT = ConfigDict(frozen=True, extra="forbid")
+
+
+class Tokens(BaseModel):
+    """Tokens of one request. ``input`` includes ``cached_input``; ``reasoning`` is on top of
+    ``output`` and billed as output."""
+
+    model_config = _STRICT
+    input: NonNegativeFloat
+    output: NonNegativeFloat
+    reasoning: NonNegativeFloat = 0
+    cached_input_fraction: float = Field(0, ge=0, le=1)
+
+    @property
+    def cached_input(self) -> float:
+        return self.input * self.cached_input_fraction
+
+    @property
+    def generated(self) -> float:
+        return self.output + self.reasoning
+
+
+class Slo(BaseModel):
+    """Latency objectives on modelled means (None = no objective)."""
+
+    model_config = _STRICT
+    ttft_s: PositiveFloat | None = None
+    tpot_s: PositiveFloat | None = None
+
+
+class Candidate(BaseModel):
+    model_config = _STRICT
+    output_tokens: NonNegativeFloat | None = None  # per-model override of tokens.output
+    reasoning_tokens: NonNegativeFloat | None = None  # per-model override of tokens.reasoning
+    accuracy: float | None = Field(None, ge=0, le=1)
+    accuracy_source: str | None = None
+    label: str | None = None
+
+    def tokens(self, base: Tokens) -> Tokens:
+        update = {k: v for k, v in (("output", self.output_tokens), ("reasoning", self.reasoning_tokens))
+                  if v is not None}
+        return base.model_copy(update=update)
+
+
+class ApiCandidate(Candidate):
+    offer: str  # "provider/model" in genai-prices, or a key of the workload's offers file
+    batch: bool = False
+
+
+class SelfHostedCandidate(Candidate):
+    model: str
+    gpus: list[str] = ["h100-sxm"]
+    precisions: list[str] = ["bf16", "fp8", "int4"]
+    max_tp: PositiveInt = 8
+    engine: str = "tuned"
+    basis: PriceBasis = PriceBasis.rent
+    usd_per_gpu_hour: PositiveFloat | None = None  # overrides the catalog rent (one GPU type)
+    ownership: OwnershipTerms = OwnershipTerms()
+
+
+class Workload(BaseModel):
+    model_config = _STRICT
+    name: str
+    description: str = ""
+    tasks_per_day: PositiveFloat
+    requests_per_task: PositiveFloat = 1
+    peak_to_mean: float = Field(3.0, ge=1)  # busiest hour's rate / the day's mean rate
+    utilisation: float = Field(0.8, gt=0, le=1)  # highest load a replica is sized to run at
+    tokens: Tokens
+    slo: Slo = Slo()
+    min_accuracy: float | None = Field(None, ge=0, le=1)  # quality bar; candidates below are excluded
+    offers_file: str | None = None  # extra/override API offers (path relative to the workload)
+    api: list[ApiCandidate] = []
+    self_hosted: list[SelfHostedCandidate] = []
+
+    @property
+    def requests_per_s_mean(self) -> float:
+        return self.tasks_per_day * self.requests_per_task / 86400
+
+    @property
+    def requests_per_s_peak(self) -> float:
+        return self.requests_per_s_mean * self.peak_to_mean
+
+
+def load_workload(path: Path | str) -> Workload:
+    """Read and validate a workload TOML file (unknown keys are errors naming file and key)."""
+    path = Path(path)
+    data = load_toml(path)
+    try:
+        w = Workload.model_validate(data)
+    except ValidationError as e:
+        raise CatalogError(validation_message(str(path), e)) from None
+    if w.offers_file and not Path(w.offers_file).is_absolute():
+        w = w.model_copy(update={"offers_file": str(path.parent / w.offers_file)})
+    if not w.api and not w.self_hosted:
+        raise CatalogError(f"{path}: no candidates; add [[api]] or [[self_hosted]] tables")
+    return w

@@ -1,0 +1,126 @@
+"""Derived parameter counts and KV-cache sizes of the shipped architectures.
+
+Parameter counts are derived from each model's transcribed ``config.json`` (truecost.arch) and
+checked against the published figure in its catalog entry. Run ``pytest -s`` to see the table.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from truecost import catalog
+from truecost.arch import ModelArch
+
+# Published figures that are rounded: the largest error the rounding allows, i.e. half a unit in
+# the last published digit (absolute parameters). Every other published figure is an exact integer
+# (safetensors totals on the Hub) and must be matched exactly: the derivation counts every weight
+# of the checkpoint, so an off-by-anything means a transcription or formula error.
+HALF_UNIT: dict[str, dict[str, float]] = {
+    # model card: "22B activated" -> +-0.5B (2.3%)
+    "qwen3-235b-a22b": {"active": 0.5e9},
+    # paper: "671B" -> +-0.5B (0.075%); README_WEIGHTS: "36.6B" activated -> +-0.05B (0.14%)
+    "deepseek-v3": {"total": 0.5e9, "active": 0.05e9},
+    # gpt-oss model card Table 1: "20.91B"/"3.61B", "116.83B"/"5.13B" -> +-0.005B
+    # (0.024%/0.14% and 0.0043%/0.097%)
+    "gpt-oss-20b": {"total": 0.005e9, "active": 0.005e9},
+    "gpt-oss-120b": {"total": 0.005e9, "active": 0.005e9},
+}
+
+# Published active counts that leave out the input embedding (a table lookup, no FLOPs): DeepSeek's
+# "36.6B (including 0.9B for the output head)" and the gpt-oss card's active-per-token counts.
+# For these, the derived figure compared is params_active minus the embedding.
+ACTIVE_WITHOUT_EMBEDDING = {"deepseek-v3", "gpt-oss-20b", "gpt-oss-120b"}
+
+
+def _rows() -> list[tuple[str, str, int, int, float]]:
+    """(model, which, derived, published, allowed absolute error) for every published figure."""
+    rows = []
+    for key, m in catalog.models().items():
+        units = HALF_UNIT.get(key, {})
+        if m.published_params_total is not None:
+            rows.append((key, "total", m.params_total, m.published_params_total, units.get("total", 0)))
+        if m.published_params_active is not None:
+            active = m.params_active
+            if key in ACTIVE_WITHOUT_EMBEDDING:
+                active -= m.params.embedding
+            rows.append((key, "active", active, m.published_params_active, units.get("active", 0)))
+    return rows
+
+
+def test_derived_parameter_counts_match_published() -> None:
+    rows = _rows()
+    print(f"\n{'model':<18} {'count':<6} {'derived':>17} {'published':>17} {'error':>9} {'allowed':>9}")
+    bad = []
+    for key, which, derived, published, half_unit in rows:
+        err = (derived - published) / published
+        allowed = f"{half_unit / published:.4%}" if half_unit else "exact"
+        print(f"{key:<18} {which:<6} {derived:>17,} {published:>17,} {err:>+9.4%} {allowed:>9}")
+        if abs(derived - published) > half_unit:
+            bad.append(f"{key} {which}: derived {derived:,} vs published {published:,} ({err:+.4%})")
+    assert not bad, "\n".join(bad)
+
+
+def test_every_shipped_model_has_a_published_total_and_tolerances_name_real_models() -> None:
+    models = catalog.models()
+    assert [k for k, m in models.items() if m.published_params_total is None] == []
+    assert set(HALF_UNIT) <= set(models)
+    assert ACTIVE_WITHOUT_EMBEDDING <= set(models)
+    # an active count only makes sense for a mixture of experts
+    assert all(m.moe is not None for m in models.values() if m.published_params_active is not None)
+
+
+def test_moe_active_counts_only_the_routed_experts_in_use() -> None:
+    m = catalog.model("mixtral-8x7b")
+    p = m.params
+    per_expert = 3 * 4096 * 14336
+    assert p.experts_total == 32 * 8 * per_expert
+    assert p.experts_active == 32 * 2 * per_expert
+    assert m.params_total - m.params_active == 32 * 6 * per_expert
+
+
+# ---- KV cache ---------------------------------------------------------------------------------
+
+LLAMA2_7B = ModelArch(
+    key="llama-2-7b", name="Llama 2 7B", hf_id="meta-llama/Llama-2-7b-hf",
+    layers=32, d_model=4096, heads=32, kv_heads=32, head_dim=128, d_ff=11008, vocab=32000,
+    tied_embeddings=False, max_context=4096, source="test", retrieved=date(2026, 11, 22),
+)
+
+
+def test_kv_bytes_per_token_llama2_7b_fp16() -> None:
+    # 2 (K, V) x 32 layers x 32 heads x 128 x 2 bytes
+    assert LLAMA2_7B.kv_bytes_per_token(2) == 524_288
+    assert LLAMA2_7B.kv_bytes(1000, 2) == 1000 * 524_288
+
+
+def test_kv_bytes_per_token_llama31_8b_bf16() -> None:
+    # GQA: 8 KV heads instead of 32 -> a quarter of Llama 2's
+    assert catalog.model("llama-3.1-8b").kv_bytes_per_token(2) == 131_072
+
+
+def test_kv_bytes_per_token_deepseek_v3_mla_bf16() -> None:
+    # MLA caches the 512-wide latent plus the 64-wide shared RoPE key, per layer
+    assert catalog.model("deepseek-v3").kv_bytes_per_token(2) == (512 + 64) * 61 * 2
+
+
+@pytest.mark.parametrize(("key", "global_layers", "window"), [
+    ("gemma-3-27b", 10, 1024),  # 62 layers, one global in every 6
+    ("gpt-oss-120b", 18, 128),  # 36 layers alternating banded/full
+    ("gpt-oss-20b", 12, 128),
+])
+def test_sliding_window_kv_grows_only_on_global_layers(key: str, global_layers: int, window: int) -> None:
+    m = catalog.model(key)
+    assert m.sliding_window == window
+    assert m.global_layers == global_layers
+    per_layer_token = m.kv_elems_per_token_per_layer * 2  # bf16
+    # within the window every layer keeps every token
+    assert m.kv_bytes(window, 2) == window * m.kv_bytes_per_token(2)
+    assert m.kv_bytes(window // 2, 2) == (window // 2) * m.layers * per_layer_token
+    # past the window, each further token adds KV on the global layers only
+    assert m.kv_bytes(5000, 2) - m.kv_bytes(4000, 2) == 1000 * global_layers * per_layer_token
+    assert m.kv_bytes(4000, 2) == per_layer_token * (
+        global_layers * 4000 + (m.layers - global_layers) * window)
+    # and a dense model of the same shape would hold far more
+    assert m.kv_bytes(4000, 2) < 4000 * m.kv_bytes_per_token(2)

@@ -1,0 +1,44 @@
+import pytest
+
+from truecost.errors import InputError, UnknownNameError
+from truecost.prices import load_offers, offer
+
+
+def test_api_request_price_by_hand():
+    o = offer("openai/gpt-4o")  # genai-prices: $2.50 in, $1.25 cached in, $10 out per 1M tokens
+    assert (o.usd_per_mtok_input, o.usd_per_mtok_cached_input, o.usd_per_mtok_output) == (2.5, 1.25, 10.0)
+    usd = o.request_usd(1000, 200, cached_input_tokens=400, reasoning_tokens=300)
+    assert usd == pytest.approx((600 * 2.5 + 400 * 1.25 + (200 + 300) * 10) / 1e6)
+
+
+def test_reasoning_is_billed_as_output():
+    o = offer("gpt-4o-mini")
+    assert o.request_usd(100, 0, reasoning_tokens=500) == pytest.approx(o.request_usd(100, 500))
+
+
+def test_batch_price_from_genai_prices():
+    o = offer("openai/gpt-4o")
+    assert o.request_usd(1e6, 1e6, batch=True) == pytest.approx(0.5 * o.request_usd(1e6, 1e6))
+
+
+def test_user_offers_override_and_batch_discount(tmp_path):
+    f = tmp_path / "offers.toml"
+    f.write_text('["myhost/llama-3.1-70b"]\nusd_per_mtok_input = 0.5\nusd_per_mtok_output = 1.0\n'
+                 'batch_discount = 0.6\nopen_model = "llama-3.1-70b"\nsource = "myhost price page"\n'
+                 'as_of = 2026-11-01\n')
+    extra = load_offers(f)
+    o = offer("myhost/llama-3.1-70b", extra)
+    assert o.request_usd(1e6, 1e6) == pytest.approx(1.5)
+    assert o.request_usd(1e6, 1e6, batch=True) == pytest.approx(0.9)
+    assert str(o.provenance) == "catalog:myhost price page@2026-11-01"
+
+
+def test_unknown_offer_names_the_nearest():
+    with pytest.raises(UnknownNameError) as e:
+        offer("openai/gpt-4oo")
+    assert str(e.value).startswith("unknown offer 'openai/gpt-4oo'; did you mean openai/gpt-4o")
+
+
+def test_cached_above_input_is_an_error():
+    with pytest.raises(InputError, match="cached input tokens"):
+        offer("gpt-4o").request_usd(10, 10, cached_input_tokens=20)

@@ -1,5 +1,12 @@
-"""truecost: what an AI model really costs — per task, per month, per training run."""
+"""truecost: what an AI model really costs — per task, per month, per training run.
 
+    >>> import truecost
+    >>> truecost.estimate("llama-3.1-8b", "h100-sxm", precision="fp8").output_tokens_per_s  # doctest: +SKIP
+    >>> truecost.compare("examples/chat-assistant.toml").ranked[0].label  # doctest: +SKIP
+"""
+
+from .compare import Comparison as Comparison, Option as Option, compare as compare
+from .cost import deployment_cost as deployment_cost
 from .errors import (
     CatalogError as CatalogError,
     DoesNotFitError as DoesNotFitError,
@@ -8,14 +15,29 @@ from .errors import (
     TruecostError as TruecostError,
     UnknownNameError as UnknownNameError,
 )
+from .perf.serving import Estimate as Estimate, estimate as estimate
+from .prices import Offer as Offer, offer as offer
+from .provenance import Provenance as Provenance
+from .workload import Workload as Workload, load_workload as load_workload
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CatalogError",
+    "Comparison",
     "DoesNotFitError",
     "EndpointError",
+    "Estimate",
     "InputError",
+    "Offer",
+    "Option",
+    "Provenance",
     "TruecostError",
     "UnknownNameError",
+    "Workload",
+    "compare",
+    "deployment_cost",
+    "estimate",
+    "load_workload",
+    "offer",
 ]

@@ -66,7 +66,7 @@ class Offer:
                                                  cached_input_tokens=cached_input_tokens,
                                                  reasoning_tokens=reasoning_tokens):
                 raise InputError(f"{self.key} has no batch price in {GENAI_PRICES}; add an offer "
-                                 f"with batch_discount in an offers file (--offers FILE)")
+                                 f"with batch_discount to the workload's offers_file")
             return usd
         cached_price = (self.usd_per_mtok_cached_input if self.usd_per_mtok_cached_input is not None
                         else self.usd_per_mtok_input)

@@ -29,6 +29,7 @@ def compare(
 
 
 def render(c: Comparison) -> None:
+    con = out_console()
     t = Table(title=f"{c.workload}: {c.tasks_per_month:,.0f} tasks/month, peak {c.peak_requests_per_s:.3g} req/s",
               title_justify="left")
     for name, justify in (("#", "right"), ("option", "left"), ("how", "left"), ("$/task", "right"),
@@ -41,11 +42,11 @@ def render(c: Comparison) -> None:
         t.add_row(str(i), o.label, o.how, usd(o.usd_per_task), usd(o.usd_per_month), usd(o.usd_per_mtok_input),
                   usd(o.usd_per_mtok_output), str(o.gpus or "-"), seconds(o.ttft_s), seconds(o.tpot_s),
                   " ".join(refs))
-    out_console.print(t)
+    con.print(t)
     for o in c.options:
         if o.excluded:
-            out_console.print(f"excluded: {o.label}: {o.excluded}", soft_wrap=True, markup=False)
+            con.print(f"excluded: {o.label}: {o.excluded}", soft_wrap=True, markup=False)
     for a in c.assumptions:
-        out_console.print(f"assumes: {a}", soft_wrap=True, markup=False)
+        con.print(f"assumes: {a}", soft_wrap=True, markup=False)
     for text, n in notes.items():
-        out_console.print(f"[{n}] {text}", soft_wrap=True, markup=False)
+        con.print(f"[{n}] {text}", soft_wrap=True, markup=False)

@@ -44,6 +44,7 @@ def estimate(
 
 
 def render(e: Estimate) -> None:
+    con = out_console()
     t = Table(title=f"{e.model} on {e.gpus}x {e.gpu} ({e.precision}), ISL {e.isl} / OSL {e.osl}, "
                     f"engine {e.engine}", title_justify="left")
     t.add_column("figure")
@@ -66,7 +67,7 @@ def render(e: Estimate) -> None:
     ]
     for r in rows:
         t.add_row(*r)
-    out_console.print(t)
+    con.print(t)
     for n in e.notes:
-        out_console.print(f"note: {n}")
-    out_console.print(f"provenance: {e.provenance}", soft_wrap=True)
+        con.print(f"note: {n}")
+    con.print(f"provenance: {e.provenance}", soft_wrap=True)

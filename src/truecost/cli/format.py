@@ -10,7 +10,9 @@ from typing import Any
 
 from rich.console import Console
 
-out_console = Console(highlight=False, soft_wrap=False)
+def out_console() -> Console:
+    """A console on stdout, made per render so that COLUMNS/NO_COLOR set later are honoured."""
+    return Console(highlight=False, soft_wrap=False)
 
 
 def usd(x: float | None) -> str:

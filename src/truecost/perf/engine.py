@@ -61,7 +61,15 @@ def engines() -> dict[str, EngineProfile]:
 
 
 def engine(name: str | EngineProfile = "tuned") -> EngineProfile:
-    """A shipped engine profile by key, or one from a TOML file path."""
+    """A shipped engine profile by key, a calibrated one saved by ``truecost calibrate``
+    (``$TRUECOST_HOME/engines/<key>.toml``), or one from a TOML file path."""
     if isinstance(name, EngineProfile):
         return name
-    return lookup(name, shipped("engines.toml", EngineProfile), "engine profile", EngineProfile)
+    table = shipped("engines.toml", EngineProfile)
+    if name.lower() not in table and "/" not in name and not name.endswith(".toml"):
+        from .calibrate import user_engine_dir
+
+        saved = user_engine_dir() / f"{name}.toml"
+        if saved.exists():
+            return lookup(str(saved), table, "engine profile", EngineProfile)
+    return lookup(name, table, "engine profile", EngineProfile)

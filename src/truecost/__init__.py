@@ -18,6 +18,13 @@ from .errors import (
 from .perf.serving import Estimate as Estimate, estimate as estimate
 from .prices import Offer as Offer, offer as offer
 from .provenance import Provenance as Provenance
+from .train import (
+    TrainEstimate as TrainEstimate,
+    chinchilla_tokens as chinchilla_tokens,
+    implied_mfu as implied_mfu,
+    train_cost as train_cost,
+    trend as trend,
+)
 from .workload import Workload as Workload, load_workload as load_workload
 
 __version__ = "0.1.0"
@@ -32,12 +39,17 @@ __all__ = [
     "Offer",
     "Option",
     "Provenance",
+    "TrainEstimate",
     "TruecostError",
     "UnknownNameError",
     "Workload",
+    "chinchilla_tokens",
     "compare",
     "deployment_cost",
     "estimate",
+    "implied_mfu",
     "load_workload",
     "offer",
+    "train_cost",
+    "trend",
 ]

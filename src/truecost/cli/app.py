@@ -24,9 +24,9 @@ err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _register() -> None:
-    from . import compare, estimate
+    from . import calibrate, compare, estimate, train
 
-    for module in (estimate, compare):
+    for module in (estimate, compare, calibrate, train):
         module.register(app)
 
 

@@ -34,17 +34,19 @@ class PriceBasis(str, Enum):
 
 
 class OwnershipTerms(BaseModel):
-    """Assumptions for owned hardware. Each is a stated assumption a user can change; the
-    defaults are labelled as such in every result that uses them."""
+    """Assumptions for owned hardware; each a user can change, and every result that uses them
+    states them in its provenance."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    life_years: PositiveFloat = 4.0  # typical depreciation schedule of accelerator servers (4-6 y)
-    # Server chassis, CPUs, NICs and the cluster network on top of the GPU price, as a fraction
-    # of GPU capex. Assumption: an 8-GPU HGX server lists near 1.3-1.5x its GPUs' price.
-    server_overhead_fraction: float = Field(0.4, ge=0)
-    usd_per_kwh: PositiveFloat = 0.10  # assumption: industrial electricity, US average order
-    pue: float = Field(1.3, ge=1.0)  # assumption: modern air/liquid-cooled data centre
-    power_fraction_of_tdp: float = Field(0.7, gt=0, le=1.5)  # mean board power / TDP when serving
+    life_years: PositiveFloat = 4.0  # assumption: straight-line over 4 years (train uses the same)
+    # Servers (CPUs, memory, chassis) and cluster network on top of the GPU price, as a fraction of
+    # GPU capex: 0.28 + 0.17 from Cottier et al. 2024 (arXiv:2405.21015) cost shares, as in train.
+    server_overhead_fraction: float = Field(0.45, ge=0)
+    usd_per_kwh: PositiveFloat = 0.08  # US EIA industrial average retail price 2023 (8.06 c/kWh)
+    # Between Google's fleet 1.10 and the Uptime Institute survey average 1.57 (2021): a serving
+    # deployment usually sits in a colocation hall, not a hyperscale one.
+    pue: float = Field(1.3, ge=1.0)
+    power_fraction_of_tdp: float = Field(0.7, gt=0, le=1.5)  # assumption: mean board power / TDP when serving
     usd_per_gpu_hour_hosting: float = Field(0.0, ge=0)  # colocation, staff (0 = not counted)
 
 

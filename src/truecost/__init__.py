@@ -5,6 +5,7 @@
     >>> truecost.compare("examples/chat-assistant.toml").ranked[0].label  # doctest: +SKIP
 """
 
+from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
 from .compare import Comparison as Comparison, Option as Option, compare as compare
 from .cost import deployment_cost as deployment_cost
 from .errors import (
@@ -30,6 +31,7 @@ from .workload import Workload as Workload, load_workload as load_workload
 __version__ = "0.1.0"
 
 __all__ = [
+    "BenchResult",
     "CatalogError",
     "Comparison",
     "DoesNotFitError",
@@ -48,8 +50,10 @@ __all__ = [
     "deployment_cost",
     "estimate",
     "implied_mfu",
+    "load_run",
     "load_workload",
     "offer",
+    "run_bench",
     "train_cost",
     "trend",
 ]

@@ -23,10 +23,18 @@ app = typer.Typer(
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _register() -> None:
-    from . import calibrate, compare, estimate, train
+_registered = False
 
-    for module in (estimate, compare, calibrate, train):
+
+def _register() -> None:
+    """Attach every verb's command once (main() may be called many times in one process)."""
+    global _registered
+    if _registered:
+        return
+    _registered = True
+    from . import bench, calibrate, compare, estimate, runs, train
+
+    for module in (estimate, compare, calibrate, train, bench, runs):
         module.register(app)
 
 

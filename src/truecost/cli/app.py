@@ -31,11 +31,11 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    _registered = True
     from . import bench, calibrate, compare, estimate, runs, train
 
     for module in (estimate, compare, calibrate, train, bench, runs):
         module.register(app)
+    _registered = True
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -11,7 +11,8 @@ from rich.table import Table
 
 from ..errors import CatalogError
 from ..hardware import PrecisionName
-from ..perf.calibrate import Calibration, MeasuredPoint, calibrate as run_calibrate, save_profile
+from ..errors import InputError
+from ..perf.calibrate import Calibration, MeasuredPoint, calibrate as run_calibrate, points_from_runs, save_profile
 from .format import out_console, print_json
 
 COLUMNS = ("concurrency", "isl", "osl", "output_tokens_per_s")
@@ -41,9 +42,10 @@ def read_points(path: Path) -> list[MeasuredPoint]:
 
 
 def calibrate(
-    points: Annotated[Path, typer.Option(help="CSV of measured points: concurrency,isl,osl,output_tokens_per_s[,tpot_s,source].")],
     model: Annotated[str, typer.Option(help="Model that was measured.")],
     gpu: Annotated[str, typer.Option(help="GPU it ran on.")],
+    runs: Annotated[list[str] | None, typer.Argument(help="Stored `truecost bench` run ids.")] = None,
+    points: Annotated[Path | None, typer.Option(help="CSV of measured points: concurrency,isl,osl,output_tokens_per_s[,tpot_s,source].")] = None,
     precision: Annotated[PrecisionName, typer.Option()] = PrecisionName.bf16,
     tp: Annotated[int, typer.Option(help="Tensor-parallel GPUs.")] = 1,
     base: Annotated[str, typer.Option(help="Engine profile to start from.")] = "tuned",
@@ -51,7 +53,10 @@ def calibrate(
     json_out: Annotated[bool, typer.Option("--json")] = False,
 ) -> None:
     """Fit the performance model's efficiency terms to measurements; save them as an engine profile."""
-    cal = run_calibrate(read_points(points), model, gpu, precision.value, tp, base, name)
+    if bool(runs) == bool(points):
+        raise InputError("give stored run ids (truecost calibrate RUN...) or --points FILE.csv, one of the two")
+    measured = points_from_runs(runs) if runs else read_points(points)  # type: ignore[arg-type]
+    cal = run_calibrate(measured, model, gpu, precision.value, tp, base, name)
     path = save_profile(cal.profile)
     if json_out:
         print_json({"profile": cal.profile.model_dump(mode="json"), "saved_to": str(path),

@@ -22,7 +22,7 @@ from ..errors import InputError
 from .engine import EngineProfile, engine as find_engine
 from .serving import make_deployment, operating_point
 
-__all__ = ["Calibration", "MeasuredPoint", "calibrate", "save_profile", "user_engine_dir"]
+__all__ = ["Calibration", "MeasuredPoint", "calibrate", "points_from_runs", "save_profile", "user_engine_dir"]
 
 # Searched ranges: wide enough for any engine, narrow enough to stay physical.
 BOUNDS = {"memory_efficiency": (0.05, 1.0), "compute_efficiency": (0.05, 1.0), "step_overhead_s": (0.0, 0.2)}
@@ -171,6 +171,32 @@ def calibrate(points: Sequence[MeasuredPoint], model: str, gpu: str, precision: 
                      "before_tokens_per_s": b_tps, "after_tokens_per_s": a_tps,
                      "measured_tpot_s": p.tpot_s, "after_tpot_s": a_tpot})
     return Calibration(profile, before, after, rows)
+
+
+def points_from_runs(run_ids: Sequence[str], store_path: Path | str | None = None) -> list[MeasuredPoint]:
+    """The measured operating points of stored ``truecost bench`` runs. Live sequences are the
+    concurrency of a closed-loop point, or request rate × median E2E (Little's law) of an
+    open-loop one."""
+    from ..store import Store
+
+    points = []
+    with Store(store_path) as store:
+        for run_id in run_ids:
+            store.run(run_id)  # an unknown id lists the nearest ones
+            for p in store.points(run_id):
+                if not p.get("output_token_throughput"):
+                    continue
+                live = p["concurrency"] if p.get("mode") == "concurrency" and p.get("concurrency") else None
+                if live is None and p.get("request_throughput") and p.get("e2e_p50"):
+                    live = p["request_throughput"] * p["e2e_p50"]
+                if not live:
+                    continue
+                points.append(MeasuredPoint(float(live), max(round(p["isl_mean"] or 1), 1),
+                                            max(round(p["osl_mean"] or 1), 1), p["output_token_throughput"],
+                                            p.get("tpot_p50"), source=f"{run_id}#{p['point']}"))
+    if not points:
+        raise InputError(f"runs {', '.join(run_ids)} hold no measured operating point with throughput")
+    return points
 
 
 def _short(name: str) -> str:

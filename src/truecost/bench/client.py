@@ -312,6 +312,13 @@ def _int(d: Any, *keys: str) -> int | None:
 
 
 # -- one request -----------------------------------------------------------------------------
+# Some servers (llama.cpp's llama-server) announce keep-alive but close the connection after each
+# streamed reply; aiohttp may then send the next request on that dead pooled connection. A request
+# that failed that way before any status or byte came back was never served, so it is resent on a
+# fresh connection, its actual send time taken again (latency from intended send keeps the delay).
+STALE_CONNECTION_RETRIES = 3
+
+
 async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, str], body: bytes,
                clock: Clock, *, point: int, index: int, intended: float | None,
                spec: RequestSpec) -> RequestRecord:
@@ -320,30 +327,39 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
     reads: list[bytes] = []
     status: int | None = None
     kind = message = None
-    t_send = perf_counter()
-    try:
-        async with session.post(ep.url, data=body, headers=headers) as resp:
-            status = resp.status
-            if status != 200:
-                kind, message = _http_error(ep, status, await resp.text(errors="replace"))
-            elif "text/event-stream" not in resp.headers.get("Content-Type", ""):
-                await resp.read()
-                kind, message = "not_streaming", (
-                    f"{ep.display_url} ignored stream=true and answered with "
-                    f"{resp.headers.get('Content-Type') or 'a non-stream body'}; truecost needs a "
-                    f"streaming (SSE) endpoint to time tokens")
+    for attempt in range(STALE_CONNECTION_RETRIES + 1):
+        t_send = perf_counter()
+        try:
+            async with session.post(ep.url, data=body, headers=headers) as resp:
+                status = resp.status
+                if status != 200:
+                    kind, message = _http_error(ep, status, await resp.text(errors="replace"))
+                elif "text/event-stream" not in resp.headers.get("Content-Type", ""):
+                    await resp.read()
+                    kind, message = "not_streaming", (
+                        f"{ep.display_url} ignored stream=true and answered with "
+                        f"{resp.headers.get('Content-Type') or 'a non-stream body'}; truecost needs a "
+                        f"streaming (SSE) endpoint to time tokens")
+                else:
+                    async for data in resp.content.iter_any():
+                        times.append(perf_counter())
+                        reads.append(data)
+        except aiohttp.ClientConnectorError as e:
+            kind, message = "connect", f"cannot connect to {ep.display_url}: {_why(e)}"
+        except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as e:
+            if status is None and not reads and attempt < STALE_CONNECTION_RETRIES:
+                continue  # a pooled connection the server had already closed: resend on a new one
+            if isinstance(e, aiohttp.ServerDisconnectedError):
+                kind, message = "disconnect", "the server closed the connection before the response ended"
             else:
-                async for data in resp.content.iter_any():
-                    times.append(perf_counter())
-                    reads.append(data)
-    except aiohttp.ClientConnectorError as e:
-        kind, message = "connect", f"cannot connect to {ep.display_url}: {_why(e)}"
-    except (aiohttp.ServerDisconnectedError, aiohttp.ClientPayloadError, ConnectionError):
-        kind, message = "disconnect", "the server closed the connection before the response ended"
-    except TimeoutError:
-        kind, message = "timeout", f"no complete response within {ep.timeout_s:g} s"
-    except aiohttp.ClientError as e:
-        kind, message = "client_error", ep.scrub(f"{type(e).__name__}: {e}")
+                kind, message = "client_error", ep.scrub(f"{type(e).__name__}: {e}")
+        except (aiohttp.ClientPayloadError, ConnectionError):
+            kind, message = "disconnect", "the server closed the connection before the response ended"
+        except TimeoutError:
+            kind, message = "timeout", f"no complete response within {ep.timeout_s:g} s"
+        except aiohttp.ClientError as e:
+            kind, message = "client_error", ep.scrub(f"{type(e).__name__}: {e}")
+        break
     t_end = perf_counter()
     p = parse_stream(times, reads) if times else ParsedStream()
     if kind is None:

@@ -1,14 +1,14 @@
 """Load generation spread over a Ray cluster: one schedule, several client processes or machines.
 
 When one client machine cannot keep up with an endpoint, the *same* benchmark is split into
-shards that run the ordinary single-client sender (``runner.run_shard``) in Ray tasks:
+shards, each running the ordinary single-client sender (``runner.run_shard``) in a Ray actor:
 
 * open loop (a schedule of send offsets): request ``i`` goes to shard ``i % k`` and keeps its
   absolute offset, so each shard follows its slice of the one timeline; every shard starts from
   the same wall-clock ``t0_wall``, set ``lead_s`` after every shard's client process reported
   ready (a cold Ray worker takes seconds to start and import truecost, more on a loaded machine,
-  so a fixed head start would make the first sends late).
-  The union of the shards' sends is the original schedule.
+  so a fixed head start would make the first sends late). The union of the shards' sends is
+  the original schedule.
 * closed loop (fixed concurrency C): requests are dealt the same way and shard ``j`` runs
   ``C // k`` workers, plus one if ``j < C % k``, so C requests are in flight in total.
 
@@ -19,12 +19,12 @@ this is exact): before each point every shard reports its clock, and a disagreem
 ``MAX_CLOCK_SKEW_S`` beyond the round trip is an error. Each shard measures its own send lag
 against its own clock.
 
-Each shard is a Ray actor (one client process), started and reported ready before ``t0_wall`` is
-chosen, and kept for the run's next operating point. Deliberately left out: streaming records
-back while shards run (each shard's records arrive when it finishes; ``on_record`` is then called
-for each, so a killed run keeps whole shards), placement control (Ray spreads actors as it likes;
-``num_cpus_per_shard`` is the only knob), and installing truecost on the workers (they need the
-same truecost and aiohttp; use a Ray ``runtime_env``).
+Actors (one client process each) are kept for the run's next operating point: starting one costs
+seconds. Deliberately left out: streaming records back while shards run (each shard's records
+arrive when it finishes; ``on_record`` is then called for each, so a killed run keeps whole
+shards), placement control (Ray spreads actors as it likes; ``num_cpus_per_shard`` is the only
+knob), and installing truecost on the workers (they need the same truecost and aiohttp; use a Ray
+``runtime_env``).
 
     >>> records = run_sharded(Endpoint.of(url, "m"), specs, poisson(50, 500, seed=1), None,
     ...                       ray_address="local", shards=4)
@@ -154,8 +154,8 @@ def run_sharded(endpoint: Endpoint, requests: Sequence[RequestSpec],
     return records
 
 
-# Client processes kept for the next operating point of the same run (starting one costs
-# seconds): keyed by the Ray job, so a new ray.init() never sees another job's actors.
+# Client actors kept for the next operating point of the same run, keyed by Ray job and node, so
+# a later ray.init() (a new cluster) never gets another cluster's actor handles.
 _POOL: dict[tuple[object, float], list[object]] = {}
 
 
@@ -186,3 +186,15 @@ def _clients(ray: Any, n: int, num_cpus: float) -> list[Any]:
                             f"{skew * 1e3:.0f} ms; records from different machines would not "
                             f"line up: synchronise the clocks (NTP/chrony) and run again")
     return actors
+
+
+def _init(ray: Any, address: str) -> None:
+    kwargs = {"include_dashboard": False, "log_to_driver": False, "logging_level": "error"}
+    if address == "local":
+        ray.init(**kwargs)
+        return
+    try:
+        ray.init(address=address, **kwargs)
+    except ConnectionError as e:
+        raise InputError(f"cannot join the Ray cluster at '{address}': "
+                         f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None

@@ -45,3 +45,15 @@ def test_bad_plans_are_input_errors(offsets, conc, shards, message):
     with pytest.raises(InputError) as e:
         plan_shards(SPECS, offsets, conc, shards)
     assert str(e.value) == message
+
+
+def test_ray_missing_is_one_line_with_the_fix(monkeypatch):
+    import sys
+
+    from truecost.bench.client import Endpoint
+    from truecost.bench.distributed import run_sharded
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
+    with pytest.raises(InputError) as e:
+        run_sharded(Endpoint.of("http://127.0.0.1:9/v1", "m"), SPECS, None, 2, "local")
+    assert str(e.value) == "--ray needs the 'ray' package: pip install 'truecost[ray]'"

@@ -165,6 +165,18 @@ class ParsedStream:
     error: str | None = None  # an error object sent inside the stream
 
 
+def _mark_token(out: ParsedStream, t: float, payload: bytes) -> None:
+    """Record a chunk that carries output text or reasoning (the one rule for both parse paths)."""
+    output = _has_text(payload, b'"content"') or _has_text(payload, b'"text"')
+    if output or _has_text(payload, b'"reasoning_content"') or _has_text(payload, b'"reasoning"'):
+        if out.first_token is None:
+            out.first_token = t
+        if output and out.first_output is None:
+            out.first_output = t
+        out.chunk_times.append(t)
+        out.reasoning_chunks += not output
+
+
 def parse_stream(times: list[float], reads: list[bytes]) -> ParsedStream:
     """Parse SSE bytes read at ``times``; an event takes the time of the read completing it.
 
@@ -191,14 +203,7 @@ def parse_stream(times: list[float], reads: list[bytes]) -> ParsedStream:
             out.events += 1
             if out.first_chunk is None:
                 out.first_chunk = t
-            output = _has_text(ev, b'"content"') or _has_text(ev, b'"text"')
-            if output or _has_text(ev, b'"reasoning_content"') or _has_text(ev, b'"reasoning"'):
-                if out.first_token is None:
-                    out.first_token = t
-                if output and out.first_output is None:
-                    out.first_output = t
-                out.chunk_times.append(t)
-                out.reasoning_chunks += not output
+            _mark_token(out, t, ev)
         elif ev:
             _event(out, t, ev)
             if out.malformed or out.done:
@@ -262,16 +267,7 @@ def _event(out: ParsedStream, t: float, ev: bytes) -> None:
         err = (obj.get("error") or obj) if isinstance(obj, dict) else None
         out.error = str(err.get("message", err) if isinstance(err, dict) else err)
         return
-    output = _has_text(payload, b'"content"') or _has_text(payload, b'"text"')
-    reasoning = (_has_text(payload, b'"reasoning_content"')
-                 or _has_text(payload, b'"reasoning"'))
-    if output or reasoning:
-        if out.first_token is None:
-            out.first_token = t
-        if output and out.first_output is None:
-            out.first_output = t
-        out.chunk_times.append(t)
-        out.reasoning_chunks += not output
+    _mark_token(out, t, payload)
     i = payload.find(b'"usage"')
     if i >= 0 and not _NULL.match(payload, i + 7):
         obj = _loads(payload)

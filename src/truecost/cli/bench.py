@@ -97,12 +97,7 @@ def bench(
     progress = (lambda m: err_console.print(m, markup=False)) if err_console.is_terminal else None
     result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
                        ignore_eos=ignore_eos, on_event=progress, **kwargs)
-    for note in result.notes:
-        err_console.print(f"note: {note}", markup=False)
-    if json_out:
-        print_json(result.to_dict())
-    else:
-        render(result)
+    emit_result(result, json_out)
 
 
 def _ints(text: str | None) -> list[int] | None:
@@ -198,3 +193,15 @@ def render(result: BenchResult) -> None:
                                  for p in pts if p.energy) + ").")
     for line in lines:
         con.print(line, markup=False, soft_wrap=True)
+
+
+def emit_result(result: BenchResult, json_out: bool) -> None:
+    """Notes to stderr, then the result as JSON or tables on stdout (bench and runs show)."""
+    from .app import err_console
+
+    for note in result.notes:
+        err_console.print(f"note: {note}", markup=False)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        render(result)

@@ -13,7 +13,7 @@ from rich import box
 from rich.table import Table
 
 from ..bench import export_run, list_runs, load_run
-from .bench import render
+from .bench import emit_result
 from .format import out_console, print_json
 
 runs_app = typer.Typer(help="Benchmark runs in the result store ($TRUECOST_DB or "
@@ -54,15 +54,7 @@ def list_(json_out: JsonOpt = False) -> None:
 def show(run_id: Annotated[str, typer.Argument(help="Run id (see truecost runs list).")],
          json_out: JsonOpt = False) -> None:
     """A run's metrics per operating point, recomputed from its stored requests."""
-    from .app import err_console
-
-    result = load_run(run_id)
-    for note in result.notes:
-        err_console.print(f"note: {note}", markup=False)
-    if json_out:
-        print_json(result.to_dict())
-    else:
-        render(result)
+    emit_result(load_run(run_id), json_out)
 
 
 @runs_app.command("export")

@@ -84,7 +84,9 @@ def test_replay_follows_the_log(fake, tmp_path):
     r = run_bench(fake.url("fast"), MODEL, replay=log)
     p = r.points[0]
     assert (p.mode, p.summary.requests, p.summary.tokens.output_mean) == ("replay", 6, 3)
-    assert p.summary.duration_s >= 0.25  # the log spans 0.25 s
+    # The log spans 0.25 s from first to last send; the window (first actual send to last end) can
+    # be shorter by the first send's lateness, a few ms at most on a loaded 2-core machine.
+    assert p.summary.duration_s >= 0.25 - 0.005
 
 
 def test_prompt_files(fake, tmp_path):

@@ -20,7 +20,7 @@ from typing import Any, Literal
 from .cost import HOURS_PER_MONTH, deployment_cost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
 from .perf.memory import memory_plan
-from .perf.serving import estimate, make_deployment, operating_point
+from .perf.serving import OperatingPoint, estimate, make_deployment, operating_point
 from .prices import Offer, load_offers, offer
 from .workload import ApiCandidate, SelfHostedCandidate, Tokens, Workload, load_workload
 
@@ -138,24 +138,32 @@ class _Sized:
     price_provenance: str
 
 
-def _slo_concurrency(dep, w: Workload, isl: float, osl: float, c_max: int) -> int | None:  # noqa: ANN001
-    """Most live sequences at which the modelled TTFT and TPOT meet the SLO (None if even one
-    sequence misses it). Both grow with concurrency, so bisection finds the edge."""
+def _slo_operating_point(dep, w: Workload, isl: float, osl: float, c_max: int) -> OperatingPoint | None:  # noqa: ANN001
+    """The operating point with the most live sequences at which the modelled TTFT and TPOT meet
+    the SLO (None if even one sequence misses it). Both grow with concurrency, so bisection finds
+    the edge."""
 
-    def ok(c: int) -> bool:
+    def within(c: int) -> OperatingPoint | None:
         op = operating_point(dep, c, isl, osl)
-        return ((w.slo.ttft_s is None or op.ttft_s <= w.slo.ttft_s)
-                and (w.slo.tpot_s is None or op.tpot_s <= w.slo.tpot_s))
+        meets = ((w.slo.ttft_s is None or op.ttft_s <= w.slo.ttft_s)
+                 and (w.slo.tpot_s is None or op.tpot_s <= w.slo.tpot_s))
+        return op if meets else None
 
-    if not ok(1):
+    best = within(1)
+    if best is None:
         return None
+    top = within(c_max)
+    if top is not None:
+        return top
     lo, hi = 1, c_max
-    if ok(hi):
-        return hi
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        lo, hi = (mid, hi) if ok(mid) else (lo, mid)
-    return lo
+        op = within(mid)
+        if op is not None:
+            lo, best = mid, op
+        else:
+            hi = mid
+    return best
 
 
 def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float) -> list[Option]:
@@ -175,11 +183,11 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                 except (DoesNotFitError, InputError) as e:
                     reasons.append(str(e))
                     continue
-                conc = _slo_concurrency(dep, w, isl, osl, plan.max_concurrency)
-                if conc is None:
+                op = _slo_operating_point(dep, w, isl, osl, plan.max_concurrency)
+                if op is None:
                     reasons.append(f"{tp}x {dep.gpu.key} {precision}: misses the SLO even at one request")
                     continue
-                cap = operating_point(dep, conc, isl, osl).requests_per_s
+                cap = op.requests_per_s
                 replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
                 hourly = deployment_cost(dep.gpu, tp * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
                                          ownership=c.ownership)

@@ -22,7 +22,7 @@ from typing import Literal
 from ..arch import ModelArch
 from .deployment import Deployment, matmul_flops
 
-__all__ = ["OpCost", "StepTime", "step_time"]
+__all__ = ["OpCost", "StepTime", "causal_pairs", "step_time"]
 
 Binding = Literal["compute", "memory", "interconnect", "overhead"]
 
@@ -88,6 +88,12 @@ def _op(dep: Deployment, flops: float, nbytes: float, flops_per_s: float) -> OpC
     return OpCost(flops, nbytes, flops / flops_per_s, nbytes / dep.hbm_bytes_per_s)
 
 
+def causal_pairs(new_tokens: float, cached_tokens: float = 0.0) -> float:
+    """(query, key) pairs a causal prefill of ``new_tokens`` attends after ``cached_tokens``
+    already in the cache: each new token sees the cache and the new tokens up to itself."""
+    return new_tokens * cached_tokens + new_tokens * (new_tokens + 1) / 2
+
+
 def experts_touched(experts: int, active: int, tokens: float) -> float:
     """Expected distinct experts hit in one layer when ``tokens`` tokens each pick ``active`` of
     ``experts`` uniformly: E·(1 − (1 − k/E)^T). Real routers are not uniform; this is the
@@ -103,7 +109,7 @@ def step_time(dep: Deployment, decode_seqs: float, decode_context: float, prefil
     produce a token, and ``prefill_tokens`` prompt tokens are processed.
 
     ``prefill_attended`` is the number of (query, key) pairs the prefill attends, e.g. one prompt
-    of S tokens from scratch: S·(S+1)/2. ``prefill_seqs`` prompts finish in this step and need
+    of S tokens from scratch: ``causal_pairs(S)``. ``prefill_seqs`` prompts finish in this step and need
     logits (the LM head runs on decode tokens and on each prompt's last token only).
     """
     m, t, w = dep.model, dep.tp, dep.precision.weight_bytes

@@ -26,7 +26,7 @@ from ..provenance import Provenance
 from .deployment import Deployment
 from .engine import EngineProfile, engine as find_engine
 from .memory import MemoryPlan, memory_plan
-from .roofline import StepTime, step_time
+from .roofline import StepTime, causal_pairs, step_time
 
 __all__ = ["Estimate", "OperatingPoint", "estimate", "operating_point"]
 
@@ -47,7 +47,7 @@ class OperatingPoint:
 def _steady_step(dep: Deployment, C: float, isl: float, osl: float) -> StepTime:
     finishing = C / osl  # sequences replaced per step
     return step_time(dep, decode_seqs=C, decode_context=isl + osl / 2, prefill_tokens=finishing * isl,
-                     prefill_attended=finishing * isl * (isl + 1) / 2, prefill_seqs=finishing)
+                     prefill_attended=finishing * causal_pairs(isl), prefill_seqs=finishing)
 
 
 def _ttft(dep: Deployment, C: float, isl: float, osl: float, t_iter: float) -> float:
@@ -57,8 +57,7 @@ def _ttft(dep: Deployment, C: float, isl: float, osl: float, t_iter: float) -> f
     chunk = isl / chunks
     t = 0.0
     for i in range(chunks):
-        done = i * chunk
-        attended = chunk * done + chunk * (chunk + 1) / 2
+        attended = causal_pairs(chunk, cached_tokens=i * chunk)
         t += step_time(dep, others, isl + osl / 2, chunk, attended, 1.0 if i == chunks - 1 else 0.0).total_s
     return dep.engine.request_overhead_s + 0.5 * t_iter + t
 
@@ -214,13 +213,13 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
     saturated = any(n.startswith("saturated") for n in notes)
 
     step = op.step
-    prefill = step_time(dep, 0, 0, isl, isl * (isl + 1) / 2, 1)
+    prefill = step_time(dep, 0, 0, isl, causal_pairs(isl), 1)
     if batch is not None and context is not None:
         mode = "batch"
         if batch < 1 or context < 1:
             raise InputError("--batch and --context must be at least 1")
         step = step_time(dep, batch, context)
-        prefill = step_time(dep, 0, 0, batch * context, batch * context * (context + 1) / 2, batch)
+        prefill = step_time(dep, 0, 0, batch * context, batch * causal_pairs(context), batch)
 
     C = op.concurrency
     out_tps, rps = op.output_tokens_per_s, op.requests_per_s

@@ -42,6 +42,7 @@ class Offer:
     batch_discount: float | None = None  # user offers: fraction of list price paid in batch
     open_model: str | None = None  # catalog key of the open-weight model behind it, if any
     _genai: bool = field(default=False, repr=False)
+    _genai_batch: bool = field(default=False, repr=False)  # genai-prices has a batch variant
 
     def request_usd(self, input_tokens: float, output_tokens: float, *, cached_input_tokens: float = 0,
                     reasoning_tokens: float = 0, batch: bool = False) -> float:
@@ -54,6 +55,9 @@ class Offer:
         if self._genai:
             from genai_prices import Usage, calc_price
 
+            if batch and not self._genai_batch:
+                raise InputError(f"{self.key} has no batch price in {GENAI_PRICES}; add an offer "
+                                 f"with batch_discount to the workload's offers_file")
             usage = Usage(input_tokens=round(input_tokens), cache_read_tokens=round(cached_input_tokens),
                           output_tokens=round(billed_out))
             ctx = {"processing": "batch"} if batch else None
@@ -61,13 +65,7 @@ class Offer:
                 calc = calc_price(usage, self.model, provider_id=self.provider, price_context=ctx)
             except LookupError as e:  # pragma: no cover - offers are resolved before pricing
                 raise UnknownNameError("offer", self.key, []) from e
-            usd = float(calc.total_price)
-            if batch and usd == self.request_usd(input_tokens, output_tokens,
-                                                 cached_input_tokens=cached_input_tokens,
-                                                 reasoning_tokens=reasoning_tokens):
-                raise InputError(f"{self.key} has no batch price in {GENAI_PRICES}; add an offer "
-                                 f"with batch_discount to the workload's offers_file")
-            return usd
+            return float(calc.total_price)
         cached_price = (self.usd_per_mtok_cached_input if self.usd_per_mtok_cached_input is not None
                         else self.usd_per_mtok_input)
         usd = ((input_tokens - cached_input_tokens) * self.usd_per_mtok_input
@@ -141,6 +139,7 @@ def _genai_offer(provider_id: str, model_ref: str) -> Offer | None:
         usd_per_mtok_cached_input=_base(getattr(prices, "cache_read_mtok", None)),
         provenance=Provenance("catalog", f"{GENAI_PRICES} ({urls[0] if urls else provider.name})"),
         _genai=True,
+        _genai_batch=any(v.when.get("processing") == "batch" for v in info.price_variants or ()),
     )
 
 

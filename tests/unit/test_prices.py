@@ -42,3 +42,10 @@ def test_unknown_offer_names_the_nearest():
 def test_cached_above_input_is_an_error():
     with pytest.raises(InputError, match="cached input tokens"):
         offer("gpt-4o").request_usd(10, 10, cached_input_tokens=20)
+
+
+def test_no_batch_price_is_an_error_naming_the_fix():
+    with pytest.raises(InputError) as e:
+        offer("anthropic/claude-sonnet-4-0").request_usd(1000, 100, batch=True)
+    assert str(e.value) == ("anthropic/claude-sonnet-4-0 has no batch price in genai-prices 0.2.3; "
+                            "add an offer with batch_discount to the workload's offers_file")

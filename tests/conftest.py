@@ -10,7 +10,6 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SHARED = REPO.parent / "shared"  # read-only data beside the checkout (CI clones it there too)
 
 
 @pytest.fixture(autouse=True)

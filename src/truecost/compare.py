@@ -49,6 +49,12 @@ class Option:
     tokens: dict[str, float]
     provenance: dict[str, str]  # figure -> provenance
     excluded: str | None = None  # why it is not ranked (quality bar, SLO, memory)
+    # Self-hosted sizing (None for APIs): replicas run for the peak, GPUs in one replica, the
+    # request rate one replica sustains within the SLO, and one replica's $/hour.
+    replicas: int | None = None
+    gpus_per_replica: int | None = None
+    capacity_requests_per_s: float | None = None
+    usd_per_replica_hour: float | None = None
 
 
 @dataclass(frozen=True)
@@ -222,6 +228,8 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
         usd_per_task=per_task, usd_per_month=monthly, usd_per_correct_answer=_per_correct(per_task, c.accuracy),
         usd_per_mtok_input=mtok_in, usd_per_mtok_output=mtok_out, gpus=s.tp * s.replicas,
         ttft_s=est.ttft_s, tpot_s=est.tpot_s, accuracy=c.accuracy, tokens=_tokens_dict(t),
+        replicas=s.replicas, gpus_per_replica=s.tp, capacity_requests_per_s=s.capacity_rps,
+        usd_per_replica_hour=s.usd_per_hour / s.replicas,
         provenance={"price": s.price_provenance,
                     "perf": f"{est.provenance}; capacity {s.capacity_rps:.3g} req/s per replica within the SLO",
                     **({"accuracy": c.accuracy_source or "input: workload"} if c.accuracy is not None else {})},

@@ -44,6 +44,10 @@ class GPU(BaseModel):
     tdp_w: PositiveFloat
     usd_per_gpu_hour: PositiveFloat  # typical on-demand cloud rent
     usd_purchase: PositiveFloat  # typical purchase price of one GPU (street, in a server)
+    # Reserved / committed-use rent where a provider publishes one, with its term and source.
+    usd_per_gpu_hour_reserved: PositiveFloat | None = None
+    reserved_term_years: PositiveFloat | None = None
+    reserved_price_source: str | None = None
     source: str
     retrieved: date
     price_source: str

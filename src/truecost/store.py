@@ -37,6 +37,7 @@ from typing import Any, Literal
 import duckdb
 
 from .errors import InputError, TruecostError, UnknownNameError
+from .paths import store_path
 
 __all__ = ["FLUSH_S", "REQUEST_COLUMNS", "SCHEMA_VERSION", "Store", "Writer", "default_path"]
 
@@ -92,10 +93,7 @@ _SCHEMA = (
 
 def default_path() -> Path:
     """``$TRUECOST_DB``, else ``$TRUECOST_HOME/truecost.duckdb`` (default ``~/.truecost``)."""
-    if os.environ.get("TRUECOST_DB"):
-        return Path(os.environ["TRUECOST_DB"]).expanduser()
-    home = os.environ.get("TRUECOST_HOME") or "~/.truecost"
-    return Path(home).expanduser() / "truecost.duckdb"
+    return store_path()
 
 
 class Store:

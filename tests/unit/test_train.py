@@ -9,9 +9,9 @@ import math
 from datetime import date
 
 import pytest
-from ..conftest import SHARED
 
 from truecost import catalog
+from truecost.catalog import data_file
 from truecost.arch import MLA, ModelArch
 from truecost.errors import InputError, UnknownNameError
 from truecost.hardware import GPU
@@ -20,7 +20,7 @@ from truecost.train import (
     training_flops, trend,
 )
 
-CSV = SHARED / "validation" / "training_published.csv"
+CSV = data_file("validation/training_published.csv")
 HARDWARE = {  # the CSV's hardware column -> (catalog GPU, training precision)
     "H100-80GB (700 W)": ("h100-sxm", "bf16"),
     "A100-80GB (400 W)": ("a100-80gb", "bf16"),

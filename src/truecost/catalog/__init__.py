@@ -19,7 +19,7 @@ from ..arch import ModelArch
 from ..errors import CatalogError, UnknownNameError
 from ..hardware import GPU
 
-__all__ = ["gpu", "gpus", "load_toml", "lookup", "model", "models", "parse_entries", "shipped"]
+__all__ = ["data_file", "gpu", "gpus", "load_toml", "lookup", "model", "models", "parse_entries", "shipped"]
 
 T = TypeVar("T", bound=BaseModel)
 
@@ -66,6 +66,11 @@ def _load_user_file(path: Path, cls: type[T]) -> T:
     if data and all(isinstance(v, dict) for v in data.values()) and len(data) == 1:
         return next(iter(parse_entries(data, cls, str(path)).values()))
     return parse_entries({path.stem: data}, cls, str(path))[path.stem]
+
+
+def data_file(name: str) -> Path:
+    """A file shipped in ``truecost/catalog/data`` (``"validation/serving_published.csv"``)."""
+    return Path(str(resources.files(__package__) / "data" / name))
 
 
 @cache

@@ -9,9 +9,9 @@ from __future__ import annotations
 import sys
 
 import typer
-from rich.console import Console
 
 from ..errors import TruecostError
+from .output import err_console
 
 app = typer.Typer(
     name="truecost",
@@ -20,7 +20,6 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 _registered = False

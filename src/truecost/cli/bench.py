@@ -15,7 +15,8 @@ from rich.table import Table
 from ..bench import BenchResult, run_bench
 from ..bench.run import DEFAULT_REQUESTS, SWEEP_PROBE_CONCURRENCY
 from ..errors import InputError
-from .format import out_console, print_json, seconds, usd
+from .format import seconds, usd
+from .output import err_console, out_console, print_json
 
 _D = run_bench.__kwdefaults__  # the API owns the defaults; help only quotes them
 
@@ -92,8 +93,6 @@ def bench(
         seed=seed, slo=slo, gpu=gpu, gpus=gpus, usd_per_gpu_hour=usd_per_gpu_hour, offer=offer,
         energy_gpus=_ints(energy_gpus), timeout_s=timeout, max_connections=max_connections,
         ray_address=ray).items() if v is not None}
-    from .app import err_console
-
     progress = (lambda m: err_console.print(m, markup=False)) if err_console.is_terminal else None
     result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
                        ignore_eos=ignore_eos, on_event=progress, **kwargs)
@@ -197,8 +196,6 @@ def render(result: BenchResult) -> None:
 
 def emit_result(result: BenchResult, json_out: bool) -> None:
     """Notes to stderr, then the result as JSON or tables on stdout (bench and runs show)."""
-    from .app import err_console
-
     for note in result.notes:
         err_console.print(f"note: {note}", markup=False)
     if json_out:

@@ -13,7 +13,7 @@ from ..errors import CatalogError
 from ..hardware import PrecisionName
 from ..errors import InputError
 from ..perf.calibrate import Calibration, MeasuredPoint, calibrate as run_calibrate, points_from_runs, save_profile
-from .format import out_console, print_json
+from .output import out_console, print_json
 
 COLUMNS = ("concurrency", "isl", "osl", "output_tokens_per_s")
 

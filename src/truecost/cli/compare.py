@@ -9,7 +9,8 @@ import typer
 from rich.table import Table
 
 from ..compare import Comparison, compare as run_compare
-from .format import out_console, print_json, seconds, usd
+from .format import seconds, usd
+from .output import out_console, print_json
 
 
 def register(app: typer.Typer) -> None:

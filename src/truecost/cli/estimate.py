@@ -9,7 +9,8 @@ from rich.table import Table
 
 from ..hardware import PrecisionName
 from ..perf.serving import Estimate, estimate as run_estimate
-from .format import gbytes, out_console, print_json, seconds
+from .format import gbytes, seconds
+from .output import out_console, print_json
 
 
 def register(app: typer.Typer) -> None:

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from ..bench import export_run, list_runs, load_run
 from .bench import emit_result
-from .format import out_console, print_json
+from .output import out_console, print_json
 
 runs_app = typer.Typer(help="Benchmark runs in the result store ($TRUECOST_DB or "
                        "~/.truecost/truecost.duckdb): list, show, export.", no_args_is_help=True)

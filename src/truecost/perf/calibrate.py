@@ -12,13 +12,13 @@ result is a new engine profile whose ``calibration`` field records the runs, dat
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
 from ..errors import InputError
+from ..paths import user_engine_dir
 from .engine import EngineProfile, engine as find_engine
 from .serving import make_deployment, operating_point
 
@@ -202,11 +202,6 @@ def points_from_runs(run_ids: Sequence[str], store_path: Path | str | None = Non
 def _short(name: str) -> str:
     """A catalog key as is; a TOML path by its file name without ``.toml``."""
     return Path(name).name.removesuffix(".toml")
-
-
-def user_engine_dir() -> Path:
-    """Where calibrated profiles are kept: ``$TRUECOST_HOME/engines`` (default ~/.truecost)."""
-    return Path(os.environ.get("TRUECOST_HOME", Path.home() / ".truecost")) / "engines"
 
 
 def save_profile(profile: EngineProfile, directory: Path | None = None) -> Path:

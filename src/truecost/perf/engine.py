@@ -13,6 +13,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, PositiveInt
 
 from ..catalog import lookup, shipped
+from ..paths import user_engine_dir
 
 __all__ = ["EngineProfile", "engine", "engines"]
 
@@ -67,8 +68,6 @@ def engine(name: str | EngineProfile = "tuned") -> EngineProfile:
         return name
     table = shipped("engines.toml", EngineProfile)
     if name.lower() not in table and "/" not in name and not name.endswith(".toml"):
-        from .calibrate import user_engine_dir
-
         saved = user_engine_dir() / f"{name}.toml"
         if saved.exists():
             return lookup(str(saved), table, "engine profile", EngineProfile)

@@ -1,6 +1,6 @@
 """Check the performance model against published serving measurements.
 
-Reads a CSV with the columns of ``shared/validation/serving_published.csv`` (model, gpu, gpus,
+Reads a CSV with the columns of the shipped ``catalog/data/validation/serving_published.csv`` (model, gpu, gpus,
 tp, precision, isl, osl, load, metric, value, unit) and returns the model's prediction and its
 error for each row. The load column is parsed, not looked up: "offline (...)" is the max-throughput
 operating point, "Poisson R req/s ..." an open-loop rate, "all at once (N requests)" N live
@@ -15,10 +15,13 @@ import statistics
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..catalog import data_file
 from ..errors import InputError
 from .serving import Estimate, estimate
 
-__all__ = ["ValidationRow", "summarise", "validate_serving"]
+__all__ = ["PUBLISHED_SERVING", "ValidationRow", "summarise", "validate_serving"]
+
+PUBLISHED_SERVING = data_file("validation/serving_published.csv")
 
 _METRICS = {  # CSV metric -> (Estimate field, factor from its unit to the CSV unit)
     "output_throughput": ("output_tokens_per_s", 1.0),
@@ -80,8 +83,9 @@ def predict(row: dict[str, str], engine: str = "tuned") -> tuple[Estimate, float
     return est, None if value is None else value * factor
 
 
-def validate_serving(csv_path: Path | str, engine: str = "tuned") -> list[ValidationRow]:
-    """Predict every row of ``csv_path`` with engine profile ``engine``."""
+def validate_serving(csv_path: Path | str = PUBLISHED_SERVING, engine: str = "tuned") -> list[ValidationRow]:
+    """Predict every row of ``csv_path`` (default: the shipped published rows) with engine
+    profile ``engine``."""
     rows = []
     with open(csv_path, newline="") as f:
         for row in csv.DictReader(f):

@@ -1,21 +1,15 @@
-"""The performance model against published serving measurements (shared/validation).
+"""The performance model against published serving measurements (shipped with the package).
 
 Targets with the default ("tuned") engine profile: median absolute error ≤ 25% over the rows
 and no row off by more than 2x either way. The table prints with ``pytest -s``.
 """
 
-import pytest
-
-from truecost.perf.validation import summarise, validate_serving
-
-from ...conftest import SHARED
-
-CSV = SHARED / "validation" / "serving_published.csv"
+from truecost.perf.validation import PUBLISHED_SERVING, summarise, validate_serving
 
 
-@pytest.mark.skipif(not CSV.exists(), reason="../shared/validation is not beside the checkout")
 def test_published_serving_rows():
-    rows = validate_serving(CSV)
+    assert PUBLISHED_SERVING.is_file()
+    rows = validate_serving(PUBLISHED_SERVING)
     print(f"\n{'id':5} {'metric':18} {'published':>10} {'predicted':>10} {'error':>7}  binding       row")
     for r in rows:
         print(f"{r.id:5} {r.metric:18} {r.published:>10.1f} {r.predicted:>10.1f} {r.error:>+7.1%}  "

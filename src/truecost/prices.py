@@ -44,6 +44,11 @@ class Offer:
     _genai: bool = field(default=False, repr=False)
     _genai_batch: bool = field(default=False, repr=False)  # genai-prices has a batch variant
 
+    @property
+    def has_batch_price(self) -> bool:
+        """Whether a batch price exists (genai-prices' batch variant, or a user batch_discount)."""
+        return self._genai_batch or self.batch_discount is not None
+
     def request_usd(self, input_tokens: float, output_tokens: float, *, cached_input_tokens: float = 0,
                     reasoning_tokens: float = 0, batch: bool = False) -> float:
         """Price of one request. ``input_tokens`` includes the cached ones; ``output_tokens``

@@ -28,6 +28,18 @@ QWEN25 = {"architectures": ["Qwen2ForCausalLM"], "model_type": "qwen2", "hidden_
           "max_position_embeddings": 131072, "sliding_window": 131072, "use_sliding_window": False,
           "tie_word_embeddings": False, "torch_dtype": "bfloat16", "vocab_size": 152064}
 
+QWEN3 = {"attention_bias": False, "head_dim": 128, "max_position_embeddings": 40960,
+         "sliding_window": None, "tie_word_embeddings": False, "torch_dtype": "bfloat16",
+         "use_sliding_window": False, "vocab_size": 151936}
+GPT_OSS_20B = {
+    "architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "attention_bias": True,
+    "experts_per_token": 4, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
+    "layer_types": ["sliding_attention", "full_attention"] * 12,
+    "max_position_embeddings": 131072, "num_attention_heads": 64, "num_experts_per_tok": 4,
+    "num_hidden_layers": 24, "num_key_value_heads": 8, "num_local_experts": 32,
+    "quantization_config": {"quant_method": "mxfp4"}, "sliding_window": 128,
+    "tie_word_embeddings": False, "torch_dtype": "bfloat16", "vocab_size": 201088}
+
 # repo -> (catalog key, config.json architecture fields)
 REAL_CONFIGS: dict[str, tuple[str, dict]] = {
     "meta-llama/Llama-3.1-8B": ("llama-3.1-8b", LLAMA | {
@@ -71,21 +83,16 @@ REAL_CONFIGS: dict[str, tuple[str, dict]] = {
     "Qwen/Qwen2.5-72B": ("qwen2.5-72b", QWEN25 | {
         "hidden_size": 8192, "intermediate_size": 29568, "num_attention_heads": 64,
         "num_hidden_layers": 80, "num_key_value_heads": 8, "max_window_layers": 80}),
-    "Qwen/Qwen3-32B": ("qwen3-32b", {
-        "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "attention_bias": False,
-        "head_dim": 128, "hidden_size": 5120, "intermediate_size": 25600,
-        "max_position_embeddings": 40960, "max_window_layers": 64, "num_attention_heads": 64,
-        "num_hidden_layers": 64, "num_key_value_heads": 8, "sliding_window": None,
-        "tie_word_embeddings": False, "torch_dtype": "bfloat16", "use_sliding_window": False,
-        "vocab_size": 151936}),
-    "Qwen/Qwen3-235B-A22B": ("qwen3-235b-a22b", {
-        "architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe", "attention_bias": False,
-        "decoder_sparse_step": 1, "head_dim": 128, "hidden_size": 4096, "intermediate_size": 12288,
-        "max_position_embeddings": 40960, "max_window_layers": 94, "mlp_only_layers": [],
-        "moe_intermediate_size": 1536, "norm_topk_prob": True, "num_attention_heads": 64,
-        "num_experts": 128, "num_experts_per_tok": 8, "num_hidden_layers": 94,
-        "num_key_value_heads": 4, "sliding_window": None, "tie_word_embeddings": False,
-        "torch_dtype": "bfloat16", "use_sliding_window": False, "vocab_size": 151936}),
+    "Qwen/Qwen3-32B": ("qwen3-32b", QWEN3 | {
+        "architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "hidden_size": 5120,
+        "intermediate_size": 25600, "max_window_layers": 64, "num_attention_heads": 64,
+        "num_hidden_layers": 64, "num_key_value_heads": 8}),
+    "Qwen/Qwen3-235B-A22B": ("qwen3-235b-a22b", QWEN3 | {
+        "architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe",
+        "decoder_sparse_step": 1, "hidden_size": 4096, "intermediate_size": 12288,
+        "max_window_layers": 94, "mlp_only_layers": [], "moe_intermediate_size": 1536,
+        "norm_topk_prob": True, "num_attention_heads": 64, "num_experts": 128,
+        "num_experts_per_tok": 8, "num_hidden_layers": 94, "num_key_value_heads": 4}),
     "deepseek-ai/DeepSeek-V3": ("deepseek-v3", {
         "architectures": ["DeepseekV3ForCausalLM"], "model_type": "deepseek_v3",
         "first_k_dense_replace": 3, "hidden_size": 7168, "intermediate_size": 18432,
@@ -98,22 +105,10 @@ REAL_CONFIGS: dict[str, tuple[str, dict]] = {
                                 "quant_method": "fp8", "weight_block_size": [128, 128]},
         "tie_word_embeddings": False, "topk_group": 4, "topk_method": "noaux_tc",
         "torch_dtype": "bfloat16", "v_head_dim": 128, "vocab_size": 129280}),
-    "openai/gpt-oss-20b": ("gpt-oss-20b", {
-        "architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "attention_bias": True,
-        "experts_per_token": 4, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
-        "layer_types": ["sliding_attention", "full_attention"] * 12,
-        "max_position_embeddings": 131072, "num_attention_heads": 64, "num_experts_per_tok": 4,
-        "num_hidden_layers": 24, "num_key_value_heads": 8, "num_local_experts": 32,
-        "quantization_config": {"quant_method": "mxfp4"}, "sliding_window": 128,
-        "tie_word_embeddings": False, "torch_dtype": "bfloat16", "vocab_size": 201088}),
-    "openai/gpt-oss-120b": ("gpt-oss-120b", {
-        "architectures": ["GptOssForCausalLM"], "model_type": "gpt_oss", "attention_bias": True,
-        "experts_per_token": 4, "head_dim": 64, "hidden_size": 2880, "intermediate_size": 2880,
-        "layer_types": ["sliding_attention", "full_attention"] * 18,
-        "max_position_embeddings": 131072, "num_attention_heads": 64, "num_experts_per_tok": 4,
-        "num_hidden_layers": 36, "num_key_value_heads": 8, "num_local_experts": 128,
-        "quantization_config": {"quant_method": "mxfp4"}, "sliding_window": 128,
-        "tie_word_embeddings": False, "torch_dtype": "bfloat16", "vocab_size": 201088}),
+    "openai/gpt-oss-20b": ("gpt-oss-20b", GPT_OSS_20B),
+    "openai/gpt-oss-120b": ("gpt-oss-120b", GPT_OSS_20B | {
+        "layer_types": ["sliding_attention", "full_attention"] * 18, "num_hidden_layers": 36,
+        "num_local_experts": 128}),
     # The multimodal wrapper: only text_config describes the language model, and it leaves
     # vocab_size, tie_word_embeddings and sliding_window_pattern to Gemma3TextConfig's defaults.
     "google/gemma-3-27b-it": ("gemma-3-27b", {

@@ -156,8 +156,8 @@ def _models_table(ms: list[ModelArch]) -> None:
             for m in ms]
     render_table(cols, rows, footer=[
         "params: derived from the architecture (tests/unit/test_arch.py checks them against "
-        "published counts); KV/token: bf16 cache while within any window; "
-        "detail: truecost models NAME", *src.lines()])
+        "published counts); active '=': dense, every parameter active; KV/token: bf16 cache "
+        "while within any window; detail: truecost models NAME", *src.lines()])
 
 
 def _model_detail(m: ModelArch) -> None:
@@ -239,14 +239,14 @@ def offers(
                      "usd_per_mtok_input": o.usd_per_mtok_input,
                      "usd_per_mtok_cached_input": o.usd_per_mtok_cached_input,
                      "usd_per_mtok_output": o.usd_per_mtok_output,
-                     "batch_price": o._genai_batch or o.batch_discount is not None,
+                     "batch_price": o.has_batch_price,
                      "provenance": str(o.provenance)} for o in found])
         return
     src = Sources()
     cols = [Col("offer", fold=True), Col("$/1M in", "right"), Col("cached", "right", 2),
             Col("$/1M out", "right"), Col("batch", drop=1), Col("src", "right")]
     rows = [[o.key, usd(o.usd_per_mtok_input), usd(o.usd_per_mtok_cached_input),
-             usd(o.usd_per_mtok_output), "yes" if o._genai_batch or o.batch_discount else "-",
+             usd(o.usd_per_mtok_output), "yes" if o.has_batch_price else "-",
              src.ref(o.provenance.detail)] for o in found]
     render_table(cols, rows, footer=[
         f"{len(found)} offers; prices per million tokens, base tier; cached: cache-read input; "
@@ -256,8 +256,7 @@ def offers(
 # ---- engines ------------------------------------------------------------------------------------
 
 def engines(json_out: JSON = False) -> None:
-    """List the engine profiles (efficiency terms of the performance model), shipped and
-    calibrated (saved by `truecost calibrate`)."""
+    """List the engine profiles (efficiency terms), shipped and saved by `truecost calibrate`."""
     es = list(list_engines().values())
     if json_out:
         print_json([e.model_dump(mode="json") for e in es])

@@ -6,6 +6,7 @@
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
+from .catalog import gpus as gpus, model as model, models as models
 from .compare import Comparison as Comparison, Option as Option, compare as compare
 from .cost import deployment_cost as deployment_cost
 from .errors import (
@@ -16,8 +17,9 @@ from .errors import (
     TruecostError as TruecostError,
     UnknownNameError as UnknownNameError,
 )
+from .perf.engine import engines as engines
 from .perf.serving import Estimate as Estimate, estimate as estimate
-from .prices import Offer as Offer, offer as offer
+from .prices import Offer as Offer, offer as offer, offers as offers
 from .provenance import Provenance as Provenance
 from .train import (
     TrainEstimate as TrainEstimate,
@@ -26,9 +28,15 @@ from .train import (
     train_cost as train_cost,
     trend as trend,
 )
+from .validation import ValidationReport as ValidationReport, validate as validate
 from .workload import Workload as Workload, load_workload as load_workload
 
-__version__ = "0.1.0"
+from importlib.metadata import PackageNotFoundError as _NotInstalled, version as _version
+
+try:
+    __version__ = _version("truecost")
+except _NotInstalled:  # running from a source tree that was never installed
+    __version__ = "0.1.0"
 
 __all__ = [
     "BenchResult",
@@ -44,16 +52,23 @@ __all__ = [
     "TrainEstimate",
     "TruecostError",
     "UnknownNameError",
+    "ValidationReport",
     "Workload",
     "chinchilla_tokens",
     "compare",
     "deployment_cost",
+    "engines",
     "estimate",
+    "gpus",
     "implied_mfu",
     "load_run",
     "load_workload",
+    "model",
+    "models",
     "offer",
+    "offers",
     "run_bench",
     "train_cost",
     "trend",
+    "validate",
 ]

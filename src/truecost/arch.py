@@ -86,7 +86,7 @@ class ModelArch(BaseModel):
 
     key: str
     name: str
-    hf_id: str
+    hf_id: str | None = None  # the Hub repo ("meta-llama/Llama-3.1-8B"), when there is one
     aliases: list[str] = []
     layers: PositiveInt
     d_model: PositiveInt
@@ -106,7 +106,9 @@ class ModelArch(BaseModel):
     qk_norm: bool = False  # per-head RMSNorm on q and k (Qwen3, Gemma 3)
     attention_sinks: bool = False  # one learned logit per head (gpt-oss)
     sliding_window: PositiveInt | None = None
-    global_every: PositiveInt = 1  # one full-attention layer in every N; the rest are windowed
+    # One full-attention layer in every N, the rest windowed; 0: every layer windowed (Mistral 7B
+    # v0.1). Only the count of full layers (layers // N) matters to KV size and attention cost.
+    global_every: int = Field(1, ge=0)
     moe: MoE | None = None
     mla: MLA | None = None
     native_dtype: Literal["bf16", "fp16", "fp8", "mxfp4"] = "bf16"
@@ -120,8 +122,8 @@ class ModelArch(BaseModel):
     def _check(self) -> ModelArch:
         if self.heads % self.kv_heads:
             raise ValueError(f"heads ({self.heads}) must be a multiple of kv_heads ({self.kv_heads})")
-        if self.global_every > 1 and self.sliding_window is None:
-            raise ValueError("global_every > 1 needs sliding_window")
+        if self.global_every != 1 and self.sliding_window is None:
+            raise ValueError(f"global_every = {self.global_every} needs sliding_window")
         if self.moe and self.moe.active_experts > self.moe.experts:
             raise ValueError("moe.active_experts exceeds moe.experts")
         return self
@@ -228,7 +230,7 @@ class ModelArch(BaseModel):
         """Layers that attend to the whole context (the rest are sliding-window layers)."""
         if self.sliding_window is None:
             return self.layers
-        return self.layers // self.global_every
+        return self.layers // self.global_every if self.global_every else 0
 
     def kv_bytes_per_token(self, bytes_per_elem: float) -> float:
         """KV bytes one token adds while the context is within every layer's window.

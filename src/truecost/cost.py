@@ -77,10 +77,16 @@ def deployment_cost(gpu: GPU | str, gpus: int, basis: PriceBasis | str = PriceBa
         if usd_per_gpu_hour is not None and usd_per_gpu_hour <= 0:
             raise InputError(f"--usd-per-gpu-hour must be > 0, got {usd_per_gpu_hour}")
         rate = usd_per_gpu_hour if usd_per_gpu_hour is not None else g.usd_per_gpu_hour
+        if rate is None:
+            raise InputError(f"{g.key} has no public on-demand price in the catalog; "
+                             f"give one (usd_per_gpu_hour / --usd-per-gpu-hour)")
         prov = (Provenance("input", f"{rate} $/GPU-hour") if usd_per_gpu_hour is not None
                 else Provenance.catalog(g.price_source, g.price_as_of))
         return HourlyCost(rate * gpus, {"rent": rate * gpus}, basis, gpus, prov)
     t = ownership or OwnershipTerms()
+    if g.usd_purchase is None or g.tdp_w is None:
+        missing = "is not sold (cloud rental only)" if g.usd_purchase is None else "has no published TDP"
+        raise InputError(f"{g.key} {missing}, so it has no ownership cost; price it as rented")
     capex = g.usd_purchase * (1 + t.server_overhead_fraction) / (t.life_years * 8760)
     energy = g.tdp_w / 1000 * t.power_fraction_of_tdp * t.pue * t.usd_per_kwh
     terms = {"capex": capex * gpus, "energy": energy * gpus, "hosting": t.usd_per_gpu_hour_hosting * gpus}

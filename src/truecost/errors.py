@@ -34,13 +34,13 @@ class TruecostError(Exception):
 class UnknownNameError(TruecostError, KeyError):
     """A name that is not in a catalog. The message lists the closest known names."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]) -> None:
+    def __init__(self, kind: str, name: str, known: Iterable[str], *, hint: str | None = None) -> None:
         self.kind, self.name = kind, name
         known = sorted(set(known))
         close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.4)
-        if close:
+        if hint is None and close:
             hint = "did you mean " + ", ".join(close) + "?"
-        else:
+        elif hint is None:
             hint = f"known {kind}s: " + ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         super().__init__(f"unknown {kind} '{name}'; {hint}")
 

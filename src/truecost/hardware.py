@@ -11,7 +11,7 @@ from datetime import date
 from enum import Enum
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt
+from pydantic import BaseModel, ConfigDict, PositiveFloat, PositiveInt, model_validator
 
 from .errors import InputError
 
@@ -40,10 +40,15 @@ class GPU(BaseModel):
     memory_tb_s: PositiveFloat  # memory bandwidth, 1e12 bytes/s
     interconnect: str  # "NVLink 4", "PCIe Gen5 x16", "Infinity Fabric"
     interconnect_gb_s: PositiveFloat  # GPU-to-GPU, per GPU, *each direction*, 1e9 bytes/s
-    max_gpus_per_node: PositiveInt = 8
-    tdp_w: PositiveFloat
-    usd_per_gpu_hour: PositiveFloat  # typical on-demand cloud rent
-    usd_purchase: PositiveFloat  # typical purchase price of one GPU (street, in a server)
+    max_gpus_per_node: PositiveInt = 8  # GPUs one fast-interconnect domain joins (TP limit)
+    # None where the vendor publishes no figure (Google does not publish TPU power): energy and
+    # ownership costs then need the user's own figure.
+    tdp_w: PositiveFloat | None = None
+    # Typical on-demand cloud rent; None where no public price exists (pass usd_per_gpu_hour).
+    usd_per_gpu_hour: PositiveFloat | None = None
+    # Typical purchase price of one GPU (street, in a server); None for parts that are not sold
+    # (TPUs are rented only).
+    usd_purchase: PositiveFloat | None = None
     # Reserved / committed-use rent where a provider publishes one, with its term and source.
     usd_per_gpu_hour_reserved: PositiveFloat | None = None
     reserved_term_years: PositiveFloat | None = None
@@ -52,6 +57,14 @@ class GPU(BaseModel):
     retrieved: date
     price_source: str
     price_as_of: date
+
+    @model_validator(mode="after")
+    def _reserved_has_term_and_source(self) -> GPU:
+        given = [self.usd_per_gpu_hour_reserved, self.reserved_term_years, self.reserved_price_source]
+        if any(v is not None for v in given) and not all(v is not None for v in given):
+            raise ValueError("a reserved price needs usd_per_gpu_hour_reserved, reserved_term_years "
+                             "and reserved_price_source together")
+        return self
 
     @property
     def memory_bytes(self) -> float:

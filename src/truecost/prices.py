@@ -23,7 +23,7 @@ from .catalog import load_toml, parse_entries
 from .errors import InputError, UnknownNameError
 from .provenance import Provenance
 
-__all__ = ["Offer", "load_offers", "offer"]
+__all__ = ["Offer", "load_offers", "offer", "offers"]
 
 GENAI_PRICES = f"genai-prices {version('genai-prices')}"
 
@@ -43,6 +43,11 @@ class Offer:
     open_model: str | None = None  # catalog key of the open-weight model behind it, if any
     _genai: bool = field(default=False, repr=False)
     _genai_batch: bool = field(default=False, repr=False)  # genai-prices has a batch variant
+
+    @property
+    def has_batch_price(self) -> bool:
+        """Whether a batch price exists (genai-prices' batch variant, or a user batch_discount)."""
+        return self._genai_batch or self.batch_discount is not None
 
     def request_usd(self, input_tokens: float, output_tokens: float, *, cached_input_tokens: float = 0,
                     reasoning_tokens: float = 0, batch: bool = False) -> float:
@@ -128,6 +133,11 @@ def _genai_offer(provider_id: str, model_ref: str) -> Offer | None:
         provider, info = get_snapshot().find_provider_model(model_ref, None, provider_id or None, None)
     except LookupError:
         return None
+    return _offer_from(provider, info)
+
+
+def _offer_from(provider: object, info: object) -> Offer | None:
+    """The offer of one genai-prices provider/model entry; None when it has no token prices."""
     prices = info.prices if not isinstance(info.prices, list) else info.prices[-1].prices
     p_in, p_out = _base(getattr(prices, "input_mtok", None)), _base(getattr(prices, "output_mtok", None))
     if p_in is None or p_out is None:
@@ -141,6 +151,39 @@ def _genai_offer(provider_id: str, model_ref: str) -> Offer | None:
         _genai=True,
         _genai_batch=any(v.when.get("processing") == "batch" for v in info.price_variants or ()),
     )
+
+
+def offers(provider: str | None = None, search: str | None = None, *,
+           extra: dict[str, Offer] | None = None, deprecated: bool = False) -> list[Offer]:
+    """Every offer truecost can price, sorted by key: the genai-prices snapshot (models it marks
+    deprecated only with ``deprecated``) plus ``extra`` (from ``load_offers``, which win on the
+    same key). ``provider`` keeps one provider (``openai``); ``search`` keeps offers whose key
+    or model name contains the text (case-insensitive).
+
+    >>> [o.key for o in offers("openai", "gpt-4o-mini")][:1]  # doctest: +SKIP
+    ['openai/gpt-4o-mini']
+    """
+    import genai_prices.data as data
+
+    found: dict[str, Offer] = {}
+    for p in data.providers:
+        for m in p.models:
+            if m.deprecated and not deprecated:
+                continue
+            if (o := _offer_from(p, m)) is not None:
+                found[o.key.lower()] = o
+    found |= {k.lower(): o for k, o in (extra or {}).items()}
+    if provider is not None:
+        providers = {o.provider.lower() for o in found.values()}
+        if provider.lower() not in providers:
+            raise UnknownNameError("provider", provider, providers)
+        found = {k: o for k, o in found.items() if o.provider.lower() == provider.lower()}
+    if search:
+        text = search.lower()
+        names = {p.id: {m.id: (m.name or "") for m in p.models} for p in data.providers}
+        found = {k: o for k, o in found.items()
+                 if text in k or text in names.get(o.provider, {}).get(o.model, "").lower()}
+    return [found[k] for k in sorted(found)]
 
 
 def offer(name: str, extra: dict[str, Offer] | None = None) -> Offer:

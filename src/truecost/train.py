@@ -238,7 +238,7 @@ class TrainEstimate:
     mfu: Figure
     peak_flops_per_gpu: Figure
     usd_per_gpu_hour_rent: Figure
-    usd_per_gpu_hour_own: Figure
+    usd_per_gpu_hour_own: Figure | None  # None: the GPU is not sold or has no published TDP
     usd_per_kwh: Figure
     pue: Figure
     power_fraction_of_tdp: Figure
@@ -252,10 +252,10 @@ class TrainEstimate:
     gpu_hours: Figure
     wall_clock_days: Figure | None
     usd_rent: Figure
-    usd_own: Figure
+    usd_own: Figure | None
     usd_own_breakdown: dict[str, float]  # USD by term (capex, energy, hosting)
-    energy_mwh: Figure
-    co2_t: Figure
+    energy_mwh: Figure | None  # None: the GPU's power is not published (TPUs)
+    co2_t: Figure | None
 
     @property
     def flops(self) -> Figure:
@@ -268,7 +268,7 @@ class TrainEstimate:
 
     def assumptions(self) -> dict[str, Figure]:
         c = self.compute
-        return {"params_total": c.params_total, "params_active": c.params_active,
+        out = {"params_total": c.params_total, "params_active": c.params_active,
                 "tokens": c.tokens, "mfu": self.mfu, "peak_flops_per_gpu": self.peak_flops_per_gpu,
                 "usd_per_gpu_hour_rent": self.usd_per_gpu_hour_rent,
                 "usd_per_gpu_hour_own": self.usd_per_gpu_hour_own,
@@ -277,6 +277,7 @@ class TrainEstimate:
                 "life_years": self.life_years, "server_share": self.server_share,
                 "network_share": self.network_share, "t_co2e_per_mwh": self.t_co2e_per_mwh,
                 "rnd_multiplier": self.rnd_multiplier}
+        return {k: f for k, f in out.items() if f is not None}
 
     def final_run(self) -> dict[str, Figure]:
         out: dict[str, Figure] = {}
@@ -290,7 +291,7 @@ class TrainEstimate:
         m = self.rnd_multiplier
         how = Provenance("modelled", f"final run × R&D multiplier {m.value:.2f} ({m.provenance})")
         return {k: getattr(self, k).scaled(m.value, how)
-                for k in _RESULTS if k != "wall_clock_days"}
+                for k in _RESULTS if k != "wall_clock_days" and getattr(self, k) is not None}
 
     def to_dict(self) -> dict[str, Any]:
         c = self.compute
@@ -450,16 +451,19 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
     rent = deployment_cost(g, 1, PriceBasis.rent, usd_per_gpu_hour=usd_per_gpu_hour)
     terms = OwnershipTerms(life_years=life, server_overhead_fraction=server + network,
                            usd_per_kwh=kwh, pue=pue_v, power_fraction_of_tdp=power)
-    own = deployment_cost(g, 1, PriceBasis.own, ownership=terms)
-    own_how = (f"${g.usd_purchase:,.0f}/GPU × (1 + server + network share) / life "
-               f"+ energy × $/kWh")
-    mwh = energy_mwh(gpu_hours, g.tdp_w, power_fraction_of_tdp=power, pue=pue_v)
+    ownable = g.usd_purchase is not None and g.tdp_w is not None
+    # a GPU that is not sold has no owned cost; asking for it as the headline is the error
+    own = (deployment_cost(g, 1, PriceBasis.own, ownership=terms)
+           if ownable or basis is PriceBasis.own else None)
+    own_how = f"${g.usd_purchase or 0:,.0f}/GPU × (1 + server + network share) / life + energy × $/kWh"
+    mwh = (None if g.tdp_w is None else
+           energy_mwh(gpu_hours, g.tdp_w, power_fraction_of_tdp=power, pue=pue_v))
 
     return TrainEstimate(
         gpu=g.key, gpus=gpus, precision=precision, basis=basis, compute=compute,
         mfu=mfu_fig, peak_flops_per_gpu=peak,
         usd_per_gpu_hour_rent=Figure(rent.usd_per_hour, "USD/GPU-h", rent.provenance),
-        usd_per_gpu_hour_own=_modelled(own.usd_per_hour, "USD/GPU-h", own_how),
+        usd_per_gpu_hour_own=own and _modelled(own.usd_per_hour, "USD/GPU-h", own_how),
         usd_per_kwh=Figure(kwh, "USD/kWh", kwh_prov), pue=Figure(pue_v, "ratio", pue_prov),
         power_fraction_of_tdp=Figure(power, "fraction", power_prov),
         life_years=Figure(life, "years", life_prov),
@@ -471,10 +475,11 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
         gpu_hours=_modelled(gpu_hours, "GPU-h", "FLOPs / (peak · MFU) / 3600"),
         wall_clock_days=days,
         usd_rent=_modelled(gpu_hours * rent.usd_per_hour, "USD", "GPU-hours × rent"),
-        usd_own=_modelled(gpu_hours * own.usd_per_hour, "USD", "GPU-hours × own $/GPU-h"),
-        usd_own_breakdown={k: v * gpu_hours for k, v in own.breakdown.items()},
-        energy_mwh=_modelled(mwh, "MWh", f"GPU-hours × {g.tdp_w:g} W × power fraction × PUE"),
-        co2_t=_modelled(co2_t(mwh, grid_v), "tCO2e", "energy × grid intensity"),
+        usd_own=own and _modelled(gpu_hours * own.usd_per_hour, "USD", "GPU-hours × own $/GPU-h"),
+        usd_own_breakdown={k: v * gpu_hours for k, v in own.breakdown.items()} if own else {},
+        energy_mwh=None if mwh is None else _modelled(
+            mwh, "MWh", f"GPU-hours × {g.tdp_w:g} W × power fraction × PUE"),
+        co2_t=None if mwh is None else _modelled(co2_t(mwh, grid_v), "tCO2e", "energy × grid intensity"),
     )
 
 

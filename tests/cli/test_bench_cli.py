@@ -136,7 +136,7 @@ def test_a_failure_mid_run_keeps_the_partial_results(cli, fake):
                        "(normal), all at least 1"),
     (["--slo", "ttft=fast"], "bad SLO 'ttft=fast'; write METRIC[_pNN]=VALUE with a unit, e.g. "
                              "ttft_p95=1s,itl_p95=50ms (metrics: ttft, ttfo, itl, tpot, e2e)"),
-    (["--gpu", "h100-sxn"], "unknown GPU 'h100-sxn'; did you mean h100-sxm, h100-pcie, h800?"),
+    (["--gpu", "h100-sxn"], "unknown GPU 'h100-sxn'; did you mean h100-sxm, h100-nvl, h100-pcie?"),
     (["--energy-gpus", "0,a"], "--energy-gpus takes GPU indices separated by commas, got '0,a'"),
     (["--prompts", "/nonexistent.jsonl"], "/nonexistent.jsonl: file not found"),
 ])

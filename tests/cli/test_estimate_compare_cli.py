@@ -48,7 +48,7 @@ def test_compare_json_and_table(cli):
     (["estimate", "--model", "llama-3.1-8", "--gpu", "h100-sxm"],
      "error: unknown model 'llama-3.1-8'; did you mean llama-3.1-8b, llama-3.1-70b, llama-3.1-405b?"),
     (["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxn"],
-     "error: unknown GPU 'h100-sxn'; did you mean h100-sxm, h100-pcie, h800?"),
+     "error: unknown GPU 'h100-sxn'; did you mean h100-sxm, h100-nvl, h100-pcie?"),
     (["estimate", "--model", "llama-3.1-70b", "--gpu", "h100-sxm"],
      "error: llama-3.1-70b at bf16 does not fit on 1x h100-sxm: needs 146.1 GB per GPU (weights 141.1 + "
      "runtime 4.3 + KV for one 2,000-token sequence 0.66), has 85.9 GB; fits with --tp 2 or --precision fp8"),

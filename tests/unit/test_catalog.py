@@ -69,8 +69,9 @@ def test_every_gpu_has_a_16_bit_peak(gpu: GPU) -> None:
 
 def test_fp8_only_where_the_hardware_has_it() -> None:
     no_fp8 = {k for k, g in GPUS.items() if not g.supports("fp8")}
-    assert no_fp8 == {"a100-80gb", "a100-40gb", "a10g"}
-    assert {k for k, g in GPUS.items() if g.supports("fp4")} == {"b200"}
+    assert no_fp8 == {"a100-80gb", "a100-40gb", "a10g", "a100-pcie", "v100-sxm2-32gb", "tpu-v5e",
+                      "tpu-v5p", "tpu-v6e"}
+    assert {k for k, g in GPUS.items() if g.supports("fp4")} == {"b200", "b300", "gb200"}
 
 
 @pytest.mark.parametrize("gpu", GPUS.values(), ids=lambda g: g.key)
@@ -102,7 +103,7 @@ def test_lookup_by_hf_id() -> None:
 
 
 @pytest.mark.parametrize(("name", "key"), [
-    # names as the validation tables (../shared/validation/*.csv) spell them
+    # names as the validation tables (catalog/data/validation/*.csv) spell them
     ("H100-SXM-80GB", "h100-sxm"),
     ("A100-SXM4-80GB", "a100-80gb"),
     ("H800", "h800"),
@@ -132,7 +133,7 @@ def test_unknown_model_lists_close_names() -> None:
 def test_unknown_gpu_lists_close_names() -> None:
     with pytest.raises(UnknownNameError) as e:
         catalog.gpu("h100-sxn")
-    assert str(e.value) == "unknown GPU 'h100-sxn'; did you mean h100-sxm, h100-pcie, h800?"
+    assert str(e.value) == "unknown GPU 'h100-sxn'; did you mean h100-sxm, h100-nvl, h100-pcie?"
 
 
 # ---- user files -------------------------------------------------------------------------------

@@ -19,13 +19,9 @@ from truecost.train import (
     chinchilla_tokens, co2_t, energy_mwh, implied_mfu, train_cost, training_catalog,
     training_flops, trend,
 )
+from truecost.validation import KNOWN_MISSES, validate_training
 
 CSV = data_file("validation/training_published.csv")
-HARDWARE = {  # the CSV's hardware column -> (catalog GPU, training precision)
-    "H100-80GB (700 W)": ("h100-sxm", "bf16"),
-    "A100-80GB (400 W)": ("a100-80gb", "bf16"),
-    "H800 (FP8 training)": ("h800", "fp8"),
-}
 
 
 def _rows() -> list[dict[str, str]]:
@@ -186,67 +182,44 @@ def test_other_bad_inputs():
 
 
 # ---- validation against published runs ---------------------------------------------------------
+# The logic lives in truecost.validation (shared with `truecost validate training`); these tests
+# hold it to the issue's bar and check one row by hand.
 
 GPU_HOURS_TOLERANCE = 0.25  # the issue's bar: predicted GPU-hours within ±25% of reported
-# Rows an honest default cannot reach. Their reported GPU-hours imply MFUs far below any published
-# H100 run (0.14 and 0.25 on 6·N·D), most likely because the Llama 3.1 card's per-model totals
-# include more than the pre-training run; we report the miss instead of tuning a default to it.
-KNOWN_MISSES = {
-    "T1": "Llama 3.1 card hours imply MFU 0.14 for 8B; default 0.40 (Llama 3 405B)",
-    "T2": "Llama 3.1 card hours imply MFU 0.25 for 70B; default 0.40 (Llama 3 405B)",
-}
-# Not independent checks: T3 uses the MFU of its own paper; T7's fp8 default comes from Llama 4
-# (not DeepSeek), so T7 IS independent of its own report.
-
-
-def _reported_mfu(text: str) -> float | None:
-    """'0.38-0.43 (by stage)' -> 0.405 (the middle of the reported range)."""
-    if not text:
-        return None
-    lo, _, hi = text.split()[0].partition("-")
-    return (float(lo) + float(hi or lo)) / 2
-
-
-def _predict(row: dict[str, str]):
-    gpu, precision = HARDWARE[row["hardware"]]
-    return train_cost(params_total=float(row["params_total"]),
-                      params_active=float(row["params_active"]), tokens=float(row["tokens"]),
-                      gpu=gpu, precision=precision, mfu=_reported_mfu(row["reported_mfu"]))
 
 
 def test_validation_gpu_hours_table():
-    rows = _rows()
-    assert [r["id"] for r in rows] == ["T1", "T2", "T3", "T4", "T5", "T6", "T7"]
+    rows, notes = validate_training()
+    hours = [r for r in rows if r.metric == "gpu_hours"]
+    assert [r.id for r in hours] == ["T1", "T2", "T3", "T4", "T5", "T6", "T7"]
     print("\nTraining GPU-hours vs published (6·N·D, reported MFU or the catalog default)")
-    print(f"{'id':3} {'model':15} {'GPU':10} {'MFU':>6} {'source':8} {'reported':>10} "
-          f"{'predicted':>10} {'error':>7} {'implied MFU':>11}  verdict")
-    errors = {}
-    for r in rows:
-        est = _predict(r)
-        reported = float(r["gpu_hours"])
-        err = est.gpu_hours.value / reported - 1
-        errors[r["id"]] = err
-        implied = est.mfu.value * (1 + err)  # the MFU that reproduces the reported hours
-        verdict = ("within ±25%" if abs(err) <= GPU_HOURS_TOLERANCE
-                   else f"KNOWN MISS: {KNOWN_MISSES.get(r['id'], 'unexpected')}")
-        src = "reported" if r["reported_mfu"] else "default"
-        print(f"{r['id']:3} {r['model']:15} {est.gpu:10} {est.mfu.value:6.3f} {src:8} "
-              f"{reported:10.4g} {est.gpu_hours.value:10.4g} {err:+7.1%} {implied:11.3f}  {verdict}")
-    for rid, err in errors.items():
-        if rid in KNOWN_MISSES:
-            assert err < -GPU_HOURS_TOLERANCE, f"{rid} now within tolerance: drop it from KNOWN_MISSES"
+    for r in hours:
+        print(f"{r.id:3} {r.description:45} {r.published:10.4g} {r.predicted:10.4g} "
+              f"{r.error:+7.1%}  {notes.get(r.id, 'within ±25%')}")
+    for r in hours:
+        if r.id in KNOWN_MISSES:
+            assert r.error < -GPU_HOURS_TOLERANCE, f"{r.id} now within tolerance: drop it from KNOWN_MISSES"
+            assert notes[r.id] == KNOWN_MISSES[r.id]
         else:
-            assert abs(err) <= GPU_HOURS_TOLERANCE, f"{rid}: {err:+.1%}"
+            assert abs(r.error) <= GPU_HOURS_TOLERANCE, f"{r.id}: {r.error:+.1%}"
+    # T4 by hand: 6 x 6.74e9 params x 2e12 tokens / (312e12 FLOP/s x MFU 0.36, the A100 default)
+    t4 = next(r for r in hours if r.id == "T4")
+    assert t4.predicted == pytest.approx(6 * 6.74e9 * 2e12 / (312e12 * 0.36) / 3600, rel=1e-12)
+    assert t4.predicted == pytest.approx(200_023.7, abs=0.1) and t4.published == 184_320
 
 
 def test_validation_deepseek_cost_at_two_dollars():
-    row = next(r for r in _rows() if r["id"] == "T7")
+    rows, _ = validate_training()
+    row = next(r for r in rows if r.metric == "cost_usd")
+    assert (row.id, row.published) == ("T7-usd", 5.576e6)
+    # 6 x 37e9 active x 14.8e12 tokens / (1,978.9e12 fp8 x MFU 0.197) / 3600 x $2
+    assert row.predicted == pytest.approx(6 * 37e9 * 14.8e12 / (1978.9e12 * 0.197) / 3600 * 2,
+                                          rel=1e-12)
+    print(f"\nT7 DeepSeek-V3 cost at $2/GPU-h: reported $5.576M, predicted "
+          f"${row.predicted / 1e6:.2f}M ({row.error:+.1%})")
+    assert abs(row.error) <= GPU_HOURS_TOLERANCE
     est = train_cost(params_total=671e9, params_active=37e9, tokens=14.8e12, gpu="h800",
                      precision="fp8", usd_per_gpu_hour=2.0, rnd_multiplier="final-only")
-    err = est.usd_rent.value / float(row["reported_cost_usd"]) - 1
-    print(f"\nT7 DeepSeek-V3 cost at $2/GPU-h: reported $5.576M, predicted "
-          f"${est.usd_rent.value / 1e6:.2f}M ({err:+.1%})")
-    assert abs(err) <= GPU_HOURS_TOLERANCE
     assert est.with_rnd()["usd_rent"].value == est.usd_rent.value  # final-run figure, 1x
 
 

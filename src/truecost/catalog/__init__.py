@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..arch import ModelArch
-from ..errors import CatalogError, UnknownNameError
+from ..errors import CatalogError, InputError, UnknownNameError
 from ..hardware import GPU
 
 __all__ = ["data_file", "gpu", "gpus", "load_toml", "lookup", "model", "models", "parse_entries", "shipped"]
@@ -32,6 +32,8 @@ def load_toml(path: Path | str) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         raise CatalogError(f"{path}: file not found") from None
+    except OSError as e:  # a directory, no permission, ...
+        raise CatalogError(f"{path}: cannot read: {e.strerror or e}") from None
     except tomllib.TOMLDecodeError as e:
         raise CatalogError(f"{path}: invalid TOML: {e}") from None
 
@@ -82,13 +84,16 @@ def shipped(filename: str, cls: type[T]) -> dict[str, T]:
 
 def lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
     """An entry by key, alias or Hugging Face id; failing those, a path to a TOML file."""
-    low = name.lower()
+    low = name.strip().lower()
+    if not low:
+        raise InputError(f"empty {kind} name; give a catalog name or a file path")
     if low in table:
         return table[low]
     for entry in table.values():
         if low in (a.lower() for a in getattr(entry, "aliases", ())):
             return entry
-        if low == getattr(entry, "hf_id", "").lower():
+        hf_id = getattr(entry, "hf_id", None)
+        if hf_id and low == hf_id.lower():  # an entry without an HF id matches no name
             return entry
     if name.endswith(".toml") or "/" in name:
         return _load_user_file(Path(name), cls)
@@ -113,7 +118,30 @@ def gpu(name: str | GPU) -> GPU:
 
 
 def model(name: str | ModelArch) -> ModelArch:
-    """A model by key or Hugging Face id (``meta-llama/Llama-3.1-8B``), or from a TOML file path."""
+    """A model by key or Hugging Face id (``meta-llama/Llama-3.1-8B``), from a file (a TOML entry,
+    a Hugging Face ``config.json`` or a folder holding one), or from the Hub
+    (``hf:ORG/NAME[@REVISION]``).
+
+    >>> model("hf:Qwen/Qwen3-32B").params_total  # doctest: +SKIP (needs the network)
+    32762123264
+    """
     if isinstance(name, ModelArch):
         return name
-    return lookup(name, shipped("models.toml", ModelArch), "model", ModelArch)
+    from . import hub
+
+    if name.startswith("hf:"):
+        return hub.model_from_hub(name[3:])
+    if name.lower().endswith(".json"):
+        return hub.load_config(name)
+    if Path(name).is_dir() and (Path(name) / "config.json").is_file():  # a downloaded snapshot
+        return hub.load_config(Path(name) / "config.json")
+    table = shipped("models.toml", ModelArch)
+    if ("/" in name and not name.lower().endswith(".toml") and not Path(name).exists()
+            and hub.looks_like_repo(name)):
+        try:
+            return lookup(name, table, "model", ModelArch)
+        except CatalogError:  # not a shipped HF id and no such file
+            raise UnknownNameError("model", name, table, hint=(
+                f"not in the catalog and no such file; fetch its config with --model hf:{name}, "
+                f"or pass a config.json path")) from None
+    return lookup(name, table, "model", ModelArch)

@@ -25,14 +25,28 @@ app = typer.Typer(
 _registered = False
 
 
+def _version(value: bool) -> None:
+    if value:
+        from .. import __version__
+
+        print(f"truecost {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", is_eager=True, callback=_version,
+                                       help="Print the version and exit.")) -> None:
+    """What an AI model really costs: per task, per month, per training run."""
+
+
 def _register() -> None:
     """Attach every verb's command once (main() may be called many times in one process)."""
     global _registered
     if _registered:
         return
-    from . import bench, calibrate, compare, estimate, runs, train
+    from . import bench, calibrate, catalog, compare, estimate, runs, train, validate
 
-    for module in (estimate, compare, calibrate, train, bench, runs):
+    for module in (estimate, compare, calibrate, train, bench, runs, validate, catalog):
         module.register(app)
     _registered = True
 

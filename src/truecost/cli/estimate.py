@@ -18,7 +18,8 @@ def register(app: typer.Typer) -> None:
 
 
 def estimate(
-    model: Annotated[str, typer.Option(help="Catalog model key, Hugging Face id, or a TOML file.")],
+    model: Annotated[str, typer.Option(
+        help="Catalog model name, a Hugging Face config.json, hf:ORG/NAME (fetched), or a TOML file.")],
     gpu: Annotated[str, typer.Option(help="Catalog GPU key or alias, or a TOML file.")],
     precision: Annotated[PrecisionName, typer.Option(help="Weights precision recipe.")] = PrecisionName.bf16,
     isl: Annotated[int, typer.Option(help="Input (prompt) tokens per request.")] = 1000,

@@ -57,8 +57,16 @@ class EngineProfile(BaseModel):
         return self.compute_efficiency[key]
 
 
-def engines() -> dict[str, EngineProfile]:
-    return dict(shipped("engines.toml", EngineProfile))
+def engines(*, saved: bool = True) -> dict[str, EngineProfile]:
+    """The shipped engine profiles and (``saved``) those ``truecost calibrate`` saved under
+    ``$TRUECOST_HOME/engines/``, by key."""
+    out = dict(shipped("engines.toml", EngineProfile))
+    directory = user_engine_dir()
+    if saved and directory.is_dir():
+        for path in sorted(directory.glob("*.toml")):
+            profile = lookup(str(path), out, "engine profile", EngineProfile)
+            out.setdefault(profile.key, profile)
+    return out
 
 
 def engine(name: str | EngineProfile = "tuned") -> EngineProfile:

@@ -13,7 +13,7 @@ from rich.table import Table
 from ..errors import CatalogError, InputError
 from ..hardware import PrecisionName
 from ..perf.calibrate import (Calibration, Kind, MeasuredPoint, calibrate as run_calibrate, points_from_runs,
-                              save_profile, term_value)
+                              profile_path, save_profile, term_value)
 from .output import err_console, out_console, print_json
 
 REQUIRED = ("concurrency", "isl")
@@ -100,6 +100,8 @@ def calibrate(
     """Fit the performance model's efficiency terms to measurements; save them as an engine profile."""
     if bool(runs) == bool(points):
         raise InputError("give stored run ids (truecost calibrate RUN...) or --points FILE.csv, one of the two")
+    if name is not None:
+        profile_path(name, overwrite=force)  # refuse a bad or taken name before fitting
     measured = points_from_runs(runs) if runs else read_points(points)  # type: ignore[arg-type]
     cal = run_calibrate(measured, model, gpu, precision.value, tp, base, name, kv_dtype=kv_dtype, force=force)
     path = save_profile(cal.profile, overwrite=force)

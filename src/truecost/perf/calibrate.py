@@ -41,8 +41,8 @@ from .memory import memory_plan
 from .roofline import causal_pairs, step_time
 from .serving import operating_point
 
-__all__ = ["BOUNDS", "Calibration", "MeasuredPoint", "calibrate", "points_from_runs", "save_profile", "term_value",
-           "user_engine_dir"]
+__all__ = ["BOUNDS", "Calibration", "MeasuredPoint", "calibrate", "points_from_runs", "profile_path", "save_profile",
+           "term_value", "user_engine_dir"]
 
 Kind = Literal["serving", "decode", "prefill"]
 
@@ -54,6 +54,9 @@ BOUNDS: dict[str, tuple[float, float]] = {
 }
 MAX_RMS_LOG_ERROR = 0.25  # above this (≈ 28% typical error) the model does not explain the points
 AT_BOUND = 0.005  # a term within 0.5% of its range from a bound sits at it
+# Terms whose lower bound is a physical value, not a sign of a bad fit: an engine that overlaps
+# scheduling and sampling with the GPU (async scheduling) has no fixed per-step overhead.
+PHYSICAL_AT_ZERO = {"step_overhead_fixed_s"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -319,7 +322,7 @@ def _fit(base: EngineProfile, targets: Sequence[_Target], names: list[str]) -> E
             grid = {"memory_efficiency": mem, "step_overhead_per_layer_s": per_layer, **typical}
             starts.append([grid[n.split(".")[0]] for n in names])
     # A few steps from every start, then the two most promising ones to convergence.
-    rough = sorted((_levenberg_marquardt(f, s, bounds, iters=5) for s in starts), key=lambda x: _rms(f(x)))
+    rough = sorted((_levenberg_marquardt(f, s, bounds, iters=2) for s in starts), key=lambda x: _rms(f(x)))
     best = min((_levenberg_marquardt(f, x, bounds) for x in rough[:2]), key=lambda x: _rms(f(x)))
 
     def cost(x: list[float]) -> float:
@@ -328,7 +331,7 @@ def _fit(base: EngineProfile, targets: Sequence[_Target], names: list[str]) -> E
 
     if cost(best) > 1e-16:  # not an exact fit: polish across the kinks, then restart smaller
         for scale in (0.05, 0.01):
-            best = _nelder_mead(cost, best, [scale * (hi - lo) for lo, hi in bounds], iters=200)
+            best = _nelder_mead(cost, best, [scale * (hi - lo) for lo, hi in bounds], iters=120)
     return build([min(max(v, lo), hi) for v, (lo, hi) in zip(best, bounds, strict=True)])
 
 
@@ -353,17 +356,9 @@ def _same_model(served: str, model: str) -> bool:
 
 
 def _problems(profile: EngineProfile, names: list[str], after: float, targets: Sequence[_Target]) -> list[str]:
+    """What makes a fit misleading, most telling first: a run of another model, a deployment that
+    cannot hold the measured load, terms pinned at a bound, a residual that stays large."""
     out = []
-    for n in names:
-        lo, hi = _bounds(n)
-        v = term_value(profile, n)
-        if v <= lo + AT_BOUND * (hi - lo):
-            out.append(f"{n} {v:.4g} sits at its lower bound {lo:g}")
-        elif v >= hi - AT_BOUND * (hi - lo):
-            out.append(f"{n} {v:.4g} sits at its upper bound {hi:g}")
-    if after > MAX_RMS_LOG_ERROR:
-        out.append(f"rms log error stays {after:.2f} after the fit (> {MAX_RMS_LOG_ERROR}): the model does not "
-                   "explain these points")
     seen: set[tuple[str, str]] = set()
     for t in targets:
         p = t.point
@@ -385,6 +380,16 @@ def _problems(profile: EngineProfile, names: list[str], after: float, targets: S
             out.append(f"{p.source or 'a point'}: {p.concurrency:g} live sequences exceed the "
                        f"{plan.kv_capacity_sequences} that fit on {dep.layout} ({dep.precision})")
             break
+    for n in names:
+        lo, hi = _bounds(n)
+        v = term_value(profile, n)
+        if v <= lo + AT_BOUND * (hi - lo) and n not in PHYSICAL_AT_ZERO:
+            out.append(f"{n} {v:.4g} sits at its lower bound {lo:g}")
+        elif v >= hi - AT_BOUND * (hi - lo):
+            out.append(f"{n} {v:.4g} sits at its upper bound {hi:g}")
+    if after > MAX_RMS_LOG_ERROR:
+        out.append(f"rms log error stays {after:.2f} after the fit (> {MAX_RMS_LOG_ERROR}): the model does not "
+                   "explain these points")
     return out
 
 
@@ -524,17 +529,23 @@ def _short(name: str) -> str:
     return Path(name).name.removesuffix(".toml")
 
 
-def save_profile(profile: EngineProfile, directory: Path | None = None, *, overwrite: bool = False) -> Path:
-    """Write ``profile`` as a TOML engine file that ``engine(key)`` finds afterwards. The key must
-    be a plain identifier that no shipped profile has; an existing file is kept unless
-    ``overwrite`` (the write is atomic: a temporary file renamed over the target)."""
-    check_engine_name(profile.key)
-    directory = directory or user_engine_dir()
-    directory.mkdir(parents=True, exist_ok=True)
-    path = directory / f"{profile.key}.toml"
+def profile_path(key: str, directory: Path | None = None, *, overwrite: bool = False) -> Path:
+    """Where a profile named ``key`` is saved; raises ``InputError`` when ``key`` is not a plain
+    identifier, names a shipped profile, or (unless ``overwrite``) a saved one already exists."""
+    check_engine_name(key)
+    path = (directory or user_engine_dir()) / f"{key}.toml"
     if path.exists() and not overwrite:
-        raise InputError(f"engine profile '{profile.key}' exists at {path}; pass --force to overwrite it "
+        raise InputError(f"engine profile '{key}' exists at {path}; pass --force to overwrite it "
                          "or choose another --name")
+    return path
+
+
+def save_profile(profile: EngineProfile, directory: Path | None = None, *, overwrite: bool = False) -> Path:
+    """Write ``profile`` as a TOML engine file that ``engine(key)`` finds afterwards (see
+    ``profile_path`` for the names it refuses). The write is atomic: a temporary file renamed
+    over the target."""
+    path = profile_path(profile.key, directory, overwrite=overwrite)
+    path.parent.mkdir(parents=True, exist_ok=True)
     d = profile.model_dump(exclude={"key", "sources"})
     lines = [f'["{profile.key}"]']
     for k, v in d.items():

@@ -82,9 +82,7 @@ class Deployment:
     @property
     def dense_compute(self) -> str:
         """Matmul dtype of the non-expert linear layers."""
-        if self._quantised_dense:
-            return self.precision.compute
-        return "bf16" if self.gpu.supports("bf16") else "fp16"
+        return self.precision.compute if self._quantised_dense else self.half_dtype
 
     @property
     def dense_params(self) -> int:
@@ -140,15 +138,9 @@ class Deployment:
         return self.gpu.peak_flops(dt) * self.engine.matmul_efficiency(dt)
 
     @property
-    def dense_flops_per_s(self) -> float:
-        """Achievable GEMM FLOP/s of the non-expert linear layers."""
-        dt = self.dense_compute
-        return self.gpu.peak_flops(dt) * self.engine.matmul_efficiency(dt)
-
-    @property
-    def attention_flops_per_s(self) -> float:
-        half = "bf16" if self.gpu.supports("bf16") else "fp16"
-        return self.gpu.peak_flops(half) * self.engine.attention_compute_efficiency
+    def half_dtype(self) -> str:
+        """The 16-bit dtype of attention and unquantised matmuls on this GPU."""
+        return "bf16" if self.gpu.supports("bf16") else "fp16"
 
     @property
     def hbm_bytes_per_s(self) -> float:

@@ -72,12 +72,12 @@ class EngineProfile(BaseModel):
     max_batch_size: PositiveInt  # most sequences decoded in one step (per attention-DP rank)
     max_num_tokens: PositiveInt  # token budget of one step (decode tokens + prefill chunk)
     request_overhead_s: float = Field(ge=0)  # per request, outside the engine (HTTP, tokenise)
-    # Board power, as fractions of the GPU's TDP (perf/power.py): the floor of a GPU that holds
-    # the engine but computes nothing, and what fully busy HBM streaming and fully busy tensor
-    # cores each add on top of it.
+    # Board power as fractions of the GPU's TDP (perf/power.py): the floor of a GPU that holds
+    # the engine but computes nothing, plus coefficients on the HBM and tensor-core utilisations
+    # (achieved bytes/s and FLOP/s over their peaks) of the step.
     power_idle_fraction: float = Field(0.15, ge=0, le=1)
-    power_memory_fraction: float = Field(0.45, ge=0, le=1)
-    power_compute_fraction: float = Field(0.85, ge=0, le=1)
+    power_memory_fraction: float = Field(0.6, ge=0, le=3)
+    power_compute_fraction: float = Field(1.55, ge=0, le=3)
     # term -> "kind: where it comes from" (kind in SOURCE_KINDS); see term_sources().
     sources: dict[str, str] = {}
     source: str

@@ -60,6 +60,7 @@ class OpCost:
     compute_s: float
     memory_s: float
     overlap: bool = True  # False: the op streams its bytes, then computes (grouped MoE GEMMs)
+    peak_s: float = 0.0  # the op's FLOPs at the full dense peak of its dtype (for power)
 
     @property
     def time_s(self) -> float:
@@ -111,8 +112,10 @@ class StepTime:
         return out
 
 
-def _op(dep: Deployment, flops: float, nbytes: float, flops_per_s: float) -> OpCost:
-    return OpCost(flops, nbytes, flops / flops_per_s, nbytes / dep.hbm_bytes_per_s)
+def _op(dep: Deployment, flops: float, nbytes: float, dtype: str, efficiency: float) -> OpCost:
+    """An op of ``flops`` at ``efficiency`` of ``dtype``'s dense peak moving ``nbytes`` of HBM."""
+    peak = dep.gpu.peak_flops(dtype)
+    return OpCost(flops, nbytes, flops / (peak * efficiency), nbytes / dep.hbm_bytes_per_s, peak_s=flops / peak)
 
 
 def causal_pairs(new_tokens: float, cached_tokens: float = 0.0) -> float:
@@ -155,8 +158,9 @@ def step_time(dep: Deployment, decode_seqs: float, decode_context: float, prefil
     # Dense linear layers: attention projections, dense MLPs, router, shared experts; each DP
     # group holds them split t ways and reads them once per step.
     dense = dep.dense_params
-    ops["linear"] = _op(dep, matmul_flops(Tg, dense, 1) / t, dense * dep.dense_weight_bytes / t,
-                        dep.dense_flops_per_s)
+    dense_dt = dep.dense_compute
+    dense_eff = dep.engine.matmul_efficiency(dense_dt)
+    ops["linear"] = _op(dep, matmul_flops(Tg, dense, 1) / t, dense * dep.dense_weight_bytes / t, dense_dt, dense_eff)
 
     if m.moe is not None:
         ops["experts"] = _experts(dep, B, P, prefill_chunk_tokens)
@@ -164,19 +168,20 @@ def step_time(dep: Deployment, decode_seqs: float, decode_context: float, prefil
     # LM head (vocab-parallel over TP), 16-bit weights.
     logits_tokens = (B + prefill_seqs) / d
     ops["lm_head"] = _op(dep, matmul_flops(logits_tokens, m.d_model, m.vocab) / t,
-                         m.vocab * m.d_model * 2.0 / t, dep.dense_flops_per_s)
+                         m.vocab * m.d_model * 2.0 / t, dense_dt, dense_eff)
 
     # Decode attention: each sequence reads its whole KV cache once per step.
     if B > 0:
         attn_flops = B / d * m.layers * m.attended_tokens(decode_context) * _attention_dims(m) / t
         kv = B / d * dep.kv_bytes_per_gpu(decode_context)
-        ops["attention_decode"] = _op(dep, attn_flops, kv, dep.attention_flops_per_s)
+        ops["attention_decode"] = _op(dep, attn_flops, kv, dep.half_dtype, dep.engine.attention_compute_efficiency)
 
     # Prefill attention: causal pairs × (QK + PV) per head; KV written once.
     if P > 0:
         attn_flops = prefill_attended / d * m.layers * _attention_dims(m) / t
         kv_write = P / d * m.kv_bytes_per_token(dep.precision.kv_bytes) / dep.kv_shards
-        ops["attention_prefill"] = _op(dep, attn_flops, kv_write, dep.attention_flops_per_s)
+        ops["attention_prefill"] = _op(dep, attn_flops, kv_write, dep.half_dtype,
+                                       dep.engine.attention_compute_efficiency)
 
     return StepTime(ops=ops, comm_s=collectives_s(dep, T),
                     overhead_s=dep.engine.overhead_s(m.layers), decode_seqs=B, prefill_tokens=P)
@@ -201,7 +206,9 @@ def _experts(dep: Deployment, decode_tokens: float, prefill_tokens: float, chunk
     # Each touched expert costs m₀ tokens' worth of compute on top of its real tokens.
     effective = matmul_flops(T * k + touched * m0, per_gpu, 1)
     nbytes = touched * per_gpu * dep.precision.weight_bytes
-    return OpCost(flops, nbytes, effective / dep.matmul_flops_per_s, nbytes / dep.hbm_bytes_per_s, overlap=False)
+    peak = dep.gpu.peak_flops(dep.precision.compute)
+    return OpCost(flops, nbytes, effective / dep.matmul_flops_per_s, nbytes / dep.hbm_bytes_per_s, overlap=False,
+                  peak_s=flops / peak)
 
 
 def _attention_dims(m: ModelArch) -> float:

@@ -48,7 +48,7 @@ def estimate(
 
 def render(e: Estimate) -> None:
     con = out_console()
-    t = Table(title=f"{e.model} on {e.gpus}x {e.gpu} ({e.precision}), ISL {e.isl} / OSL {e.osl}, "
+    t = Table(title=f"{e.model} on {e.layout or f'{e.gpus}x {e.gpu}'} ({e.precision}), ISL {e.isl} / OSL {e.osl}, "
                     f"engine {e.engine}", title_justify="left")
     t.add_column("figure")
     t.add_column("value", justify="right")

@@ -130,6 +130,7 @@ class Estimate:
     power_w: float = 0.0
     idle_power_w: float = 0.0
     energy_j_per_output_token: float = 0.0
+    layout: str = ""  # "8x h200 tp1 dp8 ep8" (GPUs and their parallel layout)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -237,6 +238,6 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
                  else step.binding),
         prefill_time_share=_prefill_share(op.step),
         breakdown_s=step.breakdown(), provenance=_provenance(dep), notes=notes,
-        power_w=draw.watts, idle_power_w=draw.idle_watts,
+        power_w=draw.watts, idle_power_w=draw.idle_watts, layout=dep.layout,
         energy_j_per_output_token=draw.joules_per_token(step.decode_seqs / step.total_s if mode == "batch" else out_tps),
     )

@@ -55,9 +55,9 @@ class Deployment:
                              f"{self.model.heads} attention heads")
         if self.ep != 1:
             moe = self.model.moe
-            if moe is None:
+            if moe is None and self.ep > 1:
                 raise InputError(f"--ep {self.ep}: {self.model.key} has no experts; expert parallelism needs an MoE model")
-            if self.ep != self.gpus:
+            if self.ep != self.gpus or moe is None:
                 raise InputError(f"--ep must be 1 or the replica's {self.gpus} GPUs (tp x dp), got {self.ep}")
             if moe.experts % self.ep:
                 raise InputError(f"--ep {self.ep} does not divide {self.model.key}'s {moe.experts} experts")

@@ -67,9 +67,12 @@ def step_power(dep: Deployment, step: StepTime) -> PowerDraw:
         >>> from truecost.perf.roofline import step_time
         >>> dep = make_deployment("llama-3.1-8b", "h100-sxm")
         >>> round(step_power(dep, step_time(dep, 1, 1)).watts)
-        286
+        329
     """
     e, tdp, total = dep.engine, dep.gpu.tdp_w, step.total_s
+    if total <= 0:  # an empty step: nothing runs
+        idle = tdp * e.power_idle_fraction
+        return PowerDraw(idle, idle, dep.gpus, 0.0, 0.0)
     u_mem = sum(op.bytes for op in step.ops.values()) / total / dep.gpu.hbm_bytes_per_s
     u_math = sum(op.peak_s for op in step.ops.values()) / total
     frac = min(1.0, e.power_idle_fraction + e.power_memory_fraction * u_mem + e.power_compute_fraction * u_math)

@@ -147,7 +147,7 @@ def step_time(dep: Deployment, decode_seqs: float, decode_context: float, prefil
 
         >>> from truecost.perf.deployment import make_deployment
         >>> round(step_time(make_deployment("llama-3.1-8b", "h100-sxm"), 1, 1).total_s * 1e3, 1)
-        9.4
+        8.5
     """
     m, t, d = dep.model, dep.tp, dep.dp
     B, P = decode_seqs, prefill_tokens

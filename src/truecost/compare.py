@@ -205,7 +205,8 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                 cap = op.requests_per_s
                 replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
                 # Owned GPUs pay for the modelled power at the load they carry on average.
-                watts = mean_power_w_per_gpu(step_power(dep, op.step), w.requests_per_s_mean / (replicas * cap))
+                draw = step_power(dep, op.step)
+                watts = None if draw is None else mean_power_w_per_gpu(draw, w.requests_per_s_mean / (replicas * cap))
                 hourly = deployment_cost(dep.gpu, dep.gpus * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
                                          ownership=c.ownership, power_w_per_gpu=watts)
                 sized = _Sized(dep.gpu.key, precision, tp, replicas, cap, hourly.usd_per_hour,

@@ -66,6 +66,7 @@ def render(e: Estimate) -> None:
         ("output tokens/s", f"{e.output_tokens_per_s:,.0f}",
          f"{e.output_tokens_per_s_lower:,.0f} .. {e.output_tokens_per_s_upper:,.0f}"),
         ("requests/s", f"{e.requests_per_s:,.2f}", ""),
+        ("power", "-", "the GPU has no published TDP") if e.power_w is None else
         ("power", f"{e.power_w:,.0f} W", f"{e.energy_j_per_output_token:.3g} J/output token; idle {e.idle_power_w:,.0f} W"),
         ("binding", e.binding, ", ".join(f"{k} {seconds(v)}" for k, v in e.breakdown_s.items())),
     ]

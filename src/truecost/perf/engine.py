@@ -151,7 +151,7 @@ def check_engine_name(name: str) -> str:
     if not _NAME.fullmatch(name) or name.lower().endswith(".toml"):
         raise InputError(f"engine name '{name}' is not a plain identifier; use letters, digits, "
                          "'.', '_' and '-' (at most 64, no path separators)")
-    if name.lower() in engines():
+    if name.lower() in shipped("engines.toml", EngineProfile):  # shipped only, never saved ones
         raise InputError(f"engine name '{name}' is a shipped profile and would be shadowed by it; "
                          "choose another --name")
     return name

@@ -60,8 +60,9 @@ class PowerDraw:
         return self.watts / tokens_per_s
 
 
-def step_power(dep: Deployment, step: StepTime) -> PowerDraw:
-    """Power of each GPU of ``dep`` while it runs ``step`` back to back.
+def step_power(dep: Deployment, step: StepTime) -> PowerDraw | None:
+    """Power of each GPU of ``dep`` while it runs ``step`` back to back; None for an accelerator
+    whose catalog entry has no published TDP (the power model is in fractions of it).
 
         >>> from truecost.perf.deployment import make_deployment
         >>> from truecost.perf.roofline import step_time
@@ -70,6 +71,8 @@ def step_power(dep: Deployment, step: StepTime) -> PowerDraw:
         329
     """
     e, tdp, total = dep.engine, dep.gpu.tdp_w, step.total_s
+    if tdp is None:
+        return None
     if total <= 0:  # an empty step: nothing runs
         idle = tdp * e.power_idle_fraction
         return PowerDraw(idle, idle, dep.gpus, 0.0, 0.0)
@@ -107,6 +110,8 @@ def validate_energy(csv_path: Path | str = PUBLISHED_ENERGY) -> list:  # list[Va
                 eng = eng.model_copy(update={"max_batch_size": int(row["max_num_seqs"])})
             est = estimate(row["model"], row["gpu"], precision=row["precision"], tp=int(row["tp"]),
                            isl=int(row["isl"]), osl=int(row["osl"]), concurrency=int(row["batch"]), engine=eng)
+            if est.power_w is None or est.energy_j_per_output_token is None:
+                raise InputError(f"row {row['id']}: {row['gpu']} has no published TDP to model power from")
             value = est.power_w / est.gpus if row["metric"] == "gpu_power_w" else est.energy_j_per_output_token
             desc = (f"{row['model']} {row['gpus']}x{row['gpu']} {row['precision']} {row['engine']} "
                     f"batch {row['batch']} {row['isl']}/{row['osl']}")

@@ -127,9 +127,10 @@ class Estimate:
     notes: list[str] = field(default_factory=list)
     # Modelled board power of the replica at the operating point (perf/power.py), its idle
     # floor, and the energy per output token (prompt processing included).
-    power_w: float = 0.0
-    idle_power_w: float = 0.0
-    energy_j_per_output_token: float = 0.0
+    # None where the GPU has no published TDP.
+    power_w: float | None = None
+    idle_power_w: float | None = None
+    energy_j_per_output_token: float | None = None
     layout: str = ""  # "8x h200 tp1 dp8 ep8" (GPUs and their parallel layout)
 
     def to_dict(self) -> dict[str, Any]:
@@ -238,6 +239,8 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
                  else step.binding),
         prefill_time_share=_prefill_share(op.step),
         breakdown_s=step.breakdown(), provenance=_provenance(dep), notes=notes,
-        power_w=draw.watts, idle_power_w=draw.idle_watts, layout=dep.layout,
-        energy_j_per_output_token=draw.joules_per_token(step.decode_seqs / step.total_s if mode == "batch" else out_tps),
+        power_w=None if draw is None else draw.watts, idle_power_w=None if draw is None else draw.idle_watts,
+        energy_j_per_output_token=None if draw is None else draw.joules_per_token(
+            step.decode_seqs / step.total_s if mode == "batch" else out_tps),
+        layout=dep.layout,
     )

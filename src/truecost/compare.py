@@ -1,7 +1,8 @@
 """Compare the ways of serving a workload: API offers and self-hosted open models, ranked by cost
 per task, each sized for the workload's peak rate and checked against its SLO and quality bar.
 
-Self-hosted sizing searches GPU type × precision × tensor parallelism. For each configuration it
+Self-hosted sizing searches GPU type × precision × parallel layout (tensor parallelism; for MoE
+models also attention data parallelism and expert parallelism). For each configuration it
 finds the most live sequences at which the modelled TTFT and TPOT still meet the SLO, takes that
 operating point's request rate as one replica's capacity, and runs ``ceil(peak / (capacity ×
 utilisation))`` replicas around the clock (sized for the peak hour, paid every hour). The
@@ -19,7 +20,10 @@ from typing import Any, Literal
 
 from .cost import HOURS_PER_MONTH, deployment_cost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
+from .catalog import gpu as find_gpu, model as find_model
+from .perf.deployment import layouts
 from .perf.memory import memory_plan
+from .perf.power import mean_power_w_per_gpu, step_power
 from .perf.serving import OperatingPoint, estimate, make_deployment, operating_point
 from .prices import Offer, load_offers, offer
 from .workload import ApiCandidate, SelfHostedCandidate, Tokens, Workload, load_workload
@@ -142,6 +146,13 @@ class _Sized:
     capacity_rps: float
     usd_per_hour: float
     price_provenance: str
+    dp: int = 1
+    ep: int = 1
+    layout: str = ""
+
+    @property
+    def gpus_per_replica(self) -> int:
+        return self.tp * self.dp
 
 
 def _slo_operating_point(dep, w: Workload, isl: float, osl: float, c_max: int) -> OperatingPoint | None:  # noqa: ANN001
@@ -180,25 +191,26 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
         best: _Sized | None = None
         reasons: list[str] = []
         for precision in c.precisions:
-            for tp in (1, 2, 4, 8):
-                if tp > c.max_tp:
-                    continue
+            for tp, dp, ep in layouts(find_model(c.model), find_gpu(gpu), c.max_tp):
                 try:
-                    dep = make_deployment(c.model, gpu, precision, tp, c.engine)
+                    dep = make_deployment(c.model, gpu, precision, tp, c.engine, dp=dp, ep=ep)
                     plan = memory_plan(dep, isl, osl)
                 except (DoesNotFitError, InputError) as e:
                     reasons.append(str(e))
                     continue
                 op = _slo_operating_point(dep, w, isl, osl, plan.max_concurrency)
                 if op is None:
-                    reasons.append(f"{tp}x {dep.gpu.key} {precision}: misses the SLO even at one request")
+                    reasons.append(f"{dep.layout} {precision}: misses the SLO even at one request")
                     continue
                 cap = op.requests_per_s
                 replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
-                hourly = deployment_cost(dep.gpu, tp * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
-                                         ownership=c.ownership)
+                # Owned GPUs pay for the modelled power at the load they carry on average.
+                draw = step_power(dep, op.step)
+                watts = None if draw is None else mean_power_w_per_gpu(draw, w.requests_per_s_mean / (replicas * cap))
+                hourly = deployment_cost(dep.gpu, dep.gpus * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
+                                         ownership=c.ownership, power_w_per_gpu=watts)
                 sized = _Sized(dep.gpu.key, precision, tp, replicas, cap, hourly.usd_per_hour,
-                               str(hourly.provenance))
+                               str(hourly.provenance), dp, ep, dep.layout)
                 if best is None or sized.usd_per_hour < best.usd_per_hour:
                     best = sized
         label = c.label or c.model
@@ -214,7 +226,7 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
                         isl: int, osl: int, tasks_month: float) -> Option:
     per_replica_rate = w.requests_per_s_peak / s.replicas
     est = estimate(c.model, s.gpu, precision=s.precision, tp=s.tp, isl=isl, osl=osl, rate=per_replica_rate,
-                   engine=c.engine)
+                   engine=c.engine, dp=s.dp, ep=s.ep)
     monthly = s.usd_per_hour * HOURS_PER_MONTH
     per_task = monthly / tasks_month
     per_req = per_task / w.requests_per_task
@@ -222,13 +234,13 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
     share = est.prefill_time_share
     mtok_in = monthly * share / (requests_month * t.input) * 1e6 if t.input else None
     mtok_out = monthly * (1 - share) / (requests_month * t.generated) * 1e6 if t.generated else None
-    how = f"{s.replicas} x ({s.tp}x {s.gpu} {s.precision})"
+    how = f"{s.replicas} x ({s.layout} {s.precision})"
     return Option(
         label=f"{label} @ {s.gpu}", kind="self-hosted", how=how, usd_per_request=per_req,
         usd_per_task=per_task, usd_per_month=monthly, usd_per_correct_answer=_per_correct(per_task, c.accuracy),
-        usd_per_mtok_input=mtok_in, usd_per_mtok_output=mtok_out, gpus=s.tp * s.replicas,
+        usd_per_mtok_input=mtok_in, usd_per_mtok_output=mtok_out, gpus=s.gpus_per_replica * s.replicas,
         ttft_s=est.ttft_s, tpot_s=est.tpot_s, accuracy=c.accuracy, tokens=_tokens_dict(t),
-        replicas=s.replicas, gpus_per_replica=s.tp, capacity_requests_per_s=s.capacity_rps,
+        replicas=s.replicas, gpus_per_replica=s.gpus_per_replica, capacity_requests_per_s=s.capacity_rps,
         usd_per_replica_hour=s.usd_per_hour / s.replicas,
         provenance={"price": s.price_provenance,
                     "perf": f"{est.provenance}; capacity {s.capacity_rps:.3g} req/s per replica within the SLO",

@@ -3,7 +3,8 @@
 Definitions (DESIGN.md, "Cost definitions"):
 - API request: uncached input × p_in + cached input × p_cached + (output + reasoning) × p_out.
 - Self-hosted: the deployment's $/hour — rented GPUs (GPUs × $/GPU-hour), or owned ones
-  (purchase amortised over a stated life + server/network overhead + energy × PUE) — divided by
+  (purchase amortised over a stated life + server/network overhead + energy × PUE; the board
+  power is the performance model's at the operating point, perf/power.py) — divided by
   the requests it serves. A deployment is paid for every hour it is up, busy or not, so the cost
   per request at a stated utilisation u is ``$/hour / (u × capacity requests/hour)``.
 - Cost per task = mean cost of the requests one task needs; cost per correct answer = cost per
@@ -12,6 +13,7 @@ Definitions (DESIGN.md, "Cost definitions"):
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import Enum
 
@@ -22,10 +24,12 @@ from .errors import InputError
 from .hardware import GPU
 from .provenance import Provenance
 
-__all__ = ["HOURS_PER_MONTH", "HourlyCost", "OwnershipTerms", "PriceBasis", "deployment_cost",
+__all__ = ["DEFAULT_POWER_FRACTION", "HOURS_PER_MONTH", "HourlyCost", "OwnershipTerms", "PriceBasis", "deployment_cost",
            "usd_per_correct_answer"]
 
 HOURS_PER_MONTH = 730.0  # 8760 h / 12
+# assumption: mean board power / TDP of a serving GPU when no modelled power is at hand
+DEFAULT_POWER_FRACTION = 0.7
 
 
 class PriceBasis(str, Enum):
@@ -46,7 +50,10 @@ class OwnershipTerms(BaseModel):
     # Between Google's fleet 1.10 and the Uptime Institute survey average 1.57 (2021): a serving
     # deployment usually sits in a colocation hall, not a hyperscale one.
     pue: float = Field(1.3, ge=1.0)
-    power_fraction_of_tdp: float = Field(0.7, gt=0, le=1.5)  # assumption: mean board power / TDP when serving
+    # Mean board power / TDP. None: the power the performance model gives at the deployment's
+    # operating point (compare passes it), or DEFAULT_POWER_FRACTION where no model runs. A value
+    # set here overrides the model.
+    power_fraction_of_tdp: float | None = Field(None, gt=0, le=1.5)
     usd_per_gpu_hour_hosting: float = Field(0.0, ge=0)  # colocation, staff (0 = not counted)
 
 
@@ -63,8 +70,12 @@ class HourlyCost:
 
 def deployment_cost(gpu: GPU | str, gpus: int, basis: PriceBasis | str = PriceBasis.rent, *,
                     usd_per_gpu_hour: float | None = None,
-                    ownership: OwnershipTerms | None = None) -> HourlyCost:
-    """$/hour of ``gpus`` GPUs of type ``gpu``, rented or owned.
+                    ownership: OwnershipTerms | None = None,
+                    power_w_per_gpu: float | None = None) -> HourlyCost:
+    """$/hour of ``gpus`` GPUs of type ``gpu``, rented or owned. An owned GPU's energy is
+    ``power_w_per_gpu`` (the modelled mean board power) × PUE × $/kWh; an explicit
+    ``ownership.power_fraction_of_tdp`` overrides it, and without either it is
+    ``DEFAULT_POWER_FRACTION`` × TDP.
 
     >>> deployment_cost("h100-sxm", 2, usd_per_gpu_hour=2.5).usd_per_hour
     5.0
@@ -88,11 +99,19 @@ def deployment_cost(gpu: GPU | str, gpus: int, basis: PriceBasis | str = PriceBa
         missing = "is not sold (cloud rental only)" if g.usd_purchase is None else "has no published TDP"
         raise InputError(f"{g.key} {missing}, so it has no ownership cost; price it as rented")
     capex = g.usd_purchase * (1 + t.server_overhead_fraction) / (t.life_years * 8760)
-    energy = g.tdp_w / 1000 * t.power_fraction_of_tdp * t.pue * t.usd_per_kwh
+    if t.power_fraction_of_tdp is not None:
+        watts, power_how = g.tdp_w * t.power_fraction_of_tdp, f"{t.power_fraction_of_tdp:.0%} TDP"
+    elif power_w_per_gpu is not None:
+        if not (power_w_per_gpu > 0 and math.isfinite(power_w_per_gpu)):
+            raise InputError(f"power per GPU must be a finite number of watts > 0, got {power_w_per_gpu}")
+        watts, power_how = power_w_per_gpu, f"{power_w_per_gpu:,.0f} W/GPU modelled"
+    else:
+        watts, power_how = g.tdp_w * DEFAULT_POWER_FRACTION, f"{DEFAULT_POWER_FRACTION:.0%} TDP (assumed)"
+    energy = watts / 1000 * t.pue * t.usd_per_kwh
     terms = {"capex": capex * gpus, "energy": energy * gpus, "hosting": t.usd_per_gpu_hour_hosting * gpus}
     prov = Provenance("modelled", f"own: {g.key} ${g.usd_purchase:,.0f} (catalog {g.price_as_of}) "
                       f"over {t.life_years:g} y, +{t.server_overhead_fraction:.0%} server, "
-                      f"{t.power_fraction_of_tdp:.0%} TDP x PUE {t.pue:g} x ${t.usd_per_kwh:g}/kWh")
+                      f"{power_how} x PUE {t.pue:g} x ${t.usd_per_kwh:g}/kWh")
     return HourlyCost(sum(terms.values()), terms, basis, gpus, prov)
 
 

@@ -21,8 +21,11 @@ DType = Literal["fp32", "tf32", "bf16", "fp16", "fp8", "int8", "fp4", "int4"]
 
 BYTES_PER_ELEM: dict[str, float] = {
     "fp32": 4, "tf32": 4, "bf16": 2, "fp16": 2, "fp8": 1, "int8": 1, "fp4": 0.5, "int4": 0.5,
-    # MXFP4 (gpt-oss): 4-bit values plus one 8-bit scale per 32 values = 4.25 bits
+    # OCP MXFP4 (gpt-oss's experts): E2M1 values plus one E8M0 scale per 32 values = 4.25 bits
     "mxfp4": 4.25 / 8,
+    # NVFP4 (Blackwell): E2M1 values plus one E4M3 scale per 16 values = 4.5 bits (the one
+    # fp32 scale per tensor is negligible). NVIDIA, "Introducing NVFP4", technical blog 2025-06.
+    "nvfp4": 4.5 / 8,
 }
 
 
@@ -94,13 +97,17 @@ class GPU(BaseModel):
 
 
 class PrecisionName(str, Enum):
-    """Serving precisions. ``int4`` means int4 weight-only (AWQ/GPTQ), activations in 16 bit."""
+    """Serving precisions. ``int4`` means int4 weight-only (AWQ/GPTQ), activations in 16 bit;
+    ``native`` is the model's own checkpoint dtype (gpt-oss: mxfp4, DeepSeek-V3: fp8)."""
 
     bf16 = "bf16"
     fp16 = "fp16"
     fp8 = "fp8"
     int8 = "int8"
     int4 = "int4"
+    mxfp4 = "mxfp4"
+    nvfp4 = "nvfp4"
+    native = "native"
 
 
 class Precision(BaseModel):
@@ -110,6 +117,9 @@ class Precision(BaseModel):
     weights: str
     kv: str
     compute: str
+    # True when only the MoE experts carry ``weights``/``compute`` and the other linear layers stay
+    # 16-bit (gpt-oss's MXFP4 checkpoint); on a dense model the recipe covers every linear layer.
+    experts_only: bool = False
 
     @classmethod
     def named(cls, name: PrecisionName | str, gpu: GPU, kv: str | None = None) -> Precision:
@@ -121,11 +131,26 @@ class Precision(BaseModel):
           (Marlin-style kernels), KV in 16 bit.
         - int8: W8A8 where int8 tensor cores exist, KV in 16 bit.
         - int4: weight-only, 16-bit matmuls and KV.
-        ``kv`` overrides the KV-cache dtype.
+        - mxfp4: the gpt-oss recipe, MoE experts in MXFP4 and the rest 16-bit. On GPUs with fp4
+          tensor cores (Blackwell) the experts multiply MXFP4 weights by MXFP8 activations (fp8
+          rate); elsewhere (Hopper, Ampere) it is weight-only with 16-bit matmuls. TensorRT-LLM
+          "Deployment Guide for GPT-OSS", MoE backend support matrix (B200: MXFP8 x MXFP4;
+          H200: BF16 x MXFP4). KV in 16 bit.
+        - nvfp4: NVFP4 weights and activations on fp4 tensor cores (W4A4, fp8 KV) where the GPU
+          has them; elsewhere weight-only emulation (Marlin-style, 16-bit matmuls and KV).
+        ``kv`` overrides the KV-cache dtype. ``native`` is resolved by the caller from the model.
         """
         name = PrecisionName(name).value
+        if name == "native":
+            raise InputError("precision 'native' needs the model: use make_deployment or the model's native_dtype")
         half = "bf16" if gpu.supports("bf16") else "fp16"
-        if name in ("bf16", "fp16"):
+        if name == "mxfp4":
+            p = cls(weights="mxfp4", kv=half, compute="fp8" if gpu.supports("fp4") else half, experts_only=True)
+        elif name == "nvfp4":
+            native = gpu.supports("fp4")
+            p = cls(weights="nvfp4", kv="fp8" if native and gpu.supports("fp8") else half,
+                    compute="fp4" if native else half)
+        elif name in ("bf16", "fp16"):
             p = cls(weights=name, kv=name, compute=name)
         elif name == "fp8":
             native = gpu.supports("fp8")
@@ -145,4 +170,5 @@ class Precision(BaseModel):
         return BYTES_PER_ELEM[self.kv]
 
     def __str__(self) -> str:
-        return f"w:{self.weights} kv:{self.kv} mm:{self.compute}"
+        scope = " (experts)" if self.experts_only else ""
+        return f"w:{self.weights}{scope} kv:{self.kv} mm:{self.compute}"

@@ -5,7 +5,7 @@ from truecost.perf.serving import make_deployment, operating_point
 
 
 def test_calibrate_from_csv_then_estimate_with_it(cli, tmp_path):
-    truth = engine("tuned").model_copy(update={"memory_efficiency": 0.6, "step_overhead_s": 0.004})
+    truth = engine("tuned").model_copy(update={"memory_efficiency": 0.6, "step_overhead_per_layer_s": 0.00012})
     dep = make_deployment("llama-3.1-8b", "h100-sxm", "bf16", 1, truth)
     lines = ["concurrency,isl,osl,output_tokens_per_s,tpot_s,source"]
     for c in (1, 8, 64):
@@ -29,8 +29,8 @@ def test_calibrate_bad_file(cli, tmp_path):
     f = tmp_path / "p.csv"
     f.write_text("concurrency,isl\n1,2\n")
     r = cli("calibrate", "--points", str(f), "--model", "llama-3.1-8b", "--gpu", "h100-sxm")
-    assert (r.code, r.stderr.strip()) == (1, f"error: {f}: needs the columns concurrency, isl, osl, "
-                                             "output_tokens_per_s (optional: tpot_s, source); missing osl, output_tokens_per_s")
+    assert (r.code, r.stderr.strip()) == (1, f"error: {f}: needs the columns concurrency, isl and one of "
+                                             "output_tokens_per_s, tpot_s, ttft_s, step_s; missing a measured figure")
 
 
 def test_calibrate_from_stored_runs(cli, tmp_path):
@@ -40,7 +40,8 @@ def test_calibrate_from_stored_runs(cli, tmp_path):
     truth = engine("tuned").model_copy(update={"memory_efficiency": 0.5})
     dep = make_deployment("llama-3.1-8b", "h100-sxm", "bf16", 1, truth)
     with Store() as s:
-        s.add_run({"run_id": "r1", "started_at": 0.0, "status": "done", "model": "m", "mode": "concurrency"})
+        s.add_run({"run_id": "r1", "started_at": 0.0, "status": "done", "model": "meta-llama/Llama-3.1-8B-Instruct",
+                    "mode": "concurrency"})
         for i, c in enumerate((1, 16, 128)):
             op = operating_point(dep, c, 256, 64)
             s.add_point({"run_id": "r1", "point": i, "mode": "concurrency", "concurrency": c,

@@ -137,7 +137,9 @@ def test_engines_list_shipped_and_calibrated(cli, monkeypatch, width) -> None:
     row = next(ln for ln in r.stdout.splitlines() if ln.startswith("my-vllm "))
     assert "0.61" in row
     assert "calibration: fitted from runs r1, r2 on 2026-11-25" in r.stdout
-    assert "vLLM engine arguments documentation" in r.stdout
+    # each term's source is listed with its kind (publication / measurement / assumption)
+    assert "vllm kv_memory_fraction: publication: vLLM engine arguments" in r.stdout
+    assert "tuned request_overhead_s: assumption:" in r.stdout
     data = json.loads(cli("engines", "--json").stdout)
     assert [d["key"] for d in data] == ["tuned", "vllm", "my-vllm"]
 

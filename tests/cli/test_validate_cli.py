@@ -47,7 +47,7 @@ def test_json_is_strict_and_complete(cli) -> None:
 
 
 def test_a_calibrated_profile_by_name(cli) -> None:
-    save_profile(engine("tuned").model_copy(update={"key": "mine", "step_overhead_s": 0.01,
+    save_profile(engine("tuned").model_copy(update={"key": "mine", "step_overhead_fixed_s": 0.01,
                                                     "calibration": "test"}))
     base = json.loads(cli("validate", "--json").stdout)
     mine = json.loads(cli("validate", "--engine", "mine", "--json").stdout)

@@ -266,18 +266,19 @@ def engines(json_out: JSON = False) -> None:
             Col("HBM", "right"), Col("step", "right"), Col("KV frac", "right", 4),
             Col("admission", drop=5), Col("src", fold=True)]
     rows = [[e.key, f"{e.matmul_efficiency('bf16'):.2f}", f"{e.matmul_efficiency('fp8'):.2f}",
-             f"{e.memory_efficiency:.2f}", f"{e.step_overhead_s * 1e3:.1f} ms",
+             f"{e.memory_efficiency:.2f}",
+             f"{e.step_overhead_fixed_s * 1e3:g}+{e.step_overhead_per_layer_s * 1e3:g}/L ms",
              f"{e.kv_memory_fraction:.2f}", e.kv_admission, src.ref(*_engine_sources(e))]
             for e in es]
     render_table(cols, rows, footer=[
         "mm: fraction of dense peak large matmuls reach; HBM: fraction of memory bandwidth; "
-        "step: fixed time per engine step; KV frac: share of free memory given to KV", *src.lines()])
+        "step: time per engine step, fixed + per layer (L layers); KV frac: share of free memory given to KV", *src.lines()])
 
 
 def _engine_sources(e: EngineProfile) -> list[str]:
     """The profile's per-term sources when it carries them, else its one source; a calibrated
     profile's calibration record too."""
-    per_term = getattr(e, "term_sources", None) or getattr(e, "sources", None)
-    texts = ([f"{e.key} {term}: {text}" for term, text in per_term.items()] if isinstance(per_term, dict)
+    per_term = {t: ks for t, ks in e.term_sources().items() if ks[0] != "unsourced"}
+    texts = ([f"{e.key} {term}: {kind}: {text}" for term, (kind, text) in per_term.items()] if per_term
              else [f"{e.source} ({e.retrieved})"])
     return [*texts, f"calibration: {e.calibration}" if e.calibration else ""]

@@ -25,6 +25,8 @@ def estimate(
     isl: Annotated[int, typer.Option(help="Input (prompt) tokens per request.")] = 1000,
     osl: Annotated[int, typer.Option(help="Output tokens per request (reasoning included).")] = 1000,
     tp: Annotated[int, typer.Option(help="Tensor-parallel GPUs in one replica.")] = 1,
+    dp: Annotated[int, typer.Option(help="Attention data-parallel groups of --tp GPUs (MoE).")] = 1,
+    ep: Annotated[int, typer.Option(help="Expert parallelism: 1, or all tp x dp GPUs (MoE).")] = 1,
     concurrency: Annotated[int | None, typer.Option(help="Live sequences (closed loop).")] = None,
     rate: Annotated[float | None, typer.Option(help="Offered requests/s (open loop).")] = None,
     max_throughput: Annotated[bool, typer.Option("--max-throughput", help="As many sequences as fit (default).")] = False,
@@ -38,7 +40,7 @@ def estimate(
     if max_throughput and (concurrency or rate):
         raise typer.BadParameter("--max-throughput excludes --concurrency and --rate")
     e = run_estimate(model, gpu, precision=precision, tp=tp, isl=isl, osl=osl, concurrency=concurrency,
-                     rate=rate, batch=batch, context=context, engine=engine, kv_dtype=kv_dtype)
+                     rate=rate, batch=batch, context=context, engine=engine, kv_dtype=kv_dtype, dp=dp, ep=ep)
     if json_out:
         print_json(e.to_dict())
     else:
@@ -47,7 +49,7 @@ def estimate(
 
 def render(e: Estimate) -> None:
     con = out_console()
-    t = Table(title=f"{e.model} on {e.gpus}x {e.gpu} ({e.precision}), ISL {e.isl} / OSL {e.osl}, "
+    t = Table(title=f"{e.model} on {e.layout or f'{e.gpus}x {e.gpu}'} ({e.precision}), ISL {e.isl} / OSL {e.osl}, "
                     f"engine {e.engine}", title_justify="left")
     t.add_column("figure")
     t.add_column("value", justify="right")
@@ -65,6 +67,8 @@ def render(e: Estimate) -> None:
         ("output tokens/s", f"{e.output_tokens_per_s:,.0f}",
          f"{e.output_tokens_per_s_lower:,.0f} .. {e.output_tokens_per_s_upper:,.0f}"),
         ("requests/s", f"{e.requests_per_s:,.2f}", ""),
+        ("power", "-", "the GPU has no published TDP") if e.power_w is None else
+        ("power", f"{e.power_w:,.0f} W", f"{e.energy_j_per_output_token:.3g} J/output token; idle {e.idle_power_w:,.0f} W"),
         ("binding", e.binding, ", ".join(f"{k} {seconds(v)}" for k, v in e.breakdown_s.items())),
     ]
     for r in rows:

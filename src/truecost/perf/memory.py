@@ -1,7 +1,10 @@
 """GPU memory of a deployment: weights, runtime reserve, KV cache, and how many sequences fit.
 
     kv_pool = kv_memory_fraction × (GPU memory − weights shard − runtime reserve)
-    max_concurrency = min(max_batch_size, kv_pool / KV bytes of one admitted sequence)
+    max_concurrency = dp × min(max_batch_size, kv_pool / KV bytes of one admitted sequence)
+
+(each of the ``dp`` attention-DP groups holds the KV of its own sequences and schedules its own
+batch).
 
 A sequence is admitted for its full ISL+OSL (``kv_admission = "max_length"``, no eviction) or for
 its mean live context ISL+OSL/2 (``"average"``, paged KV with preemption). That KV cap alone
@@ -61,7 +64,7 @@ def memory_plan(dep: Deployment, isl: float, osl: float) -> MemoryPlan:
     return MemoryPlan(
         gpu_bytes=dep.gpu.memory_bytes, weights_bytes=dep.weights_bytes_per_gpu, reserve_bytes=reserve,
         kv_pool_bytes=pool, kv_bytes_per_sequence=per_seq, admission_context=ctx,
-        kv_capacity_sequences=cap, max_concurrency=limit,
+        kv_capacity_sequences=cap * dep.dp, max_concurrency=limit * dep.dp,
         limited_by="kv_capacity" if cap <= dep.engine.max_batch_size else "max_batch_size",
     )
 
@@ -69,7 +72,7 @@ def memory_plan(dep: Deployment, isl: float, osl: float) -> MemoryPlan:
 def _does_not_fit_message(dep: Deployment, ctx: float, reserve: float) -> str:
     need = (dep.weights_bytes_per_gpu + reserve
             + dep.kv_bytes_per_gpu(ctx) / dep.engine.kv_memory_fraction)
-    head = (f"{dep.model.key} at {dep.precision.weights} does not fit on {dep.tp}x {dep.gpu.key}: "
+    head = (f"{dep.model.key} at {dep.precision.weights} does not fit on {dep.layout}: "
             f"needs {need / GB:.1f} GB per GPU (weights {dep.weights_bytes_per_gpu / GB:.1f} + "
             f"runtime {reserve / GB:.1f} + KV for one {ctx:,.0f}-token sequence "
             f"{dep.kv_bytes_per_gpu(ctx) / GB:.2f}), has {dep.gpu.memory_bytes / GB:.1f} GB")
@@ -80,15 +83,17 @@ def suggest_fit(dep: Deployment, ctx: float) -> str:
     """What would fit: the smallest TP at this precision, and the widest precision at this TP."""
     options = []
     for tp in (2, 4, 8):
-        if tp <= dep.tp or tp > dep.gpu.max_gpus_per_node or dep.model.heads % tp:
+        if tp <= dep.tp or tp * dep.dp > dep.gpu.max_gpus_per_node or dep.model.heads % tp:
             continue
-        if _fits(Deployment(dep.model, dep.gpu, dep.precision, tp, dep.engine), ctx)[0]:
+        ep = tp * dep.dp if dep.ep > 1 else 1
+        if _fits(Deployment(dep.model, dep.gpu, dep.precision, tp, dep.engine, dp=dep.dp, ep=ep), ctx)[0]:
             options.append(f"--tp {tp}")
             break
     for name in ("fp8", "int4"):
         if Precision.named(name, dep.gpu).weight_bytes >= dep.precision.weight_bytes:
             continue
-        trial = Deployment(dep.model, dep.gpu, Precision.named(name, dep.gpu), dep.tp, dep.engine)
+        trial = Deployment(dep.model, dep.gpu, Precision.named(name, dep.gpu), dep.tp, dep.engine,
+                           dp=dep.dp, ep=dep.ep)
         if _fits(trial, ctx)[0]:
             options.append(f"--precision {name}")
             break

@@ -1,17 +1,41 @@
 """Time of one engine step: a batch of decoding sequences plus a chunk of prefill tokens.
 
 Dimension letters: B decoding sequences, L their mean context, P prefill tokens in the step,
-D model width, H heads, Dh head width, t tensor-parallel degree, E experts, k active experts.
+T = B + P tokens, D model width, H heads, Dh head width, t tensor-parallel degree, d attention
+data-parallel groups, g = t·d GPUs of the replica, E experts, k active experts per token.
 
 Each op (linear layers, MoE experts, attention over the KV cache, prefill attention, LM head)
-takes ``max(FLOPs / achievable FLOP/s, bytes / achievable bytes/s)`` (a roofline per op, since
-ops run one after another), then TP all-reduces and a fixed per-step overhead are added:
+takes ``max(compute time, bytes / achievable bytes/s)`` (a roofline per op, since ops run one
+after another), then the collectives and the per-step overhead are added:
 
-    t_step = Σ_op max(F_op / (η_c·peak), M_op / (η_m·HBM)) + n_ar·(lat + 2(t−1)/t·bytes/(η_l·link)) + t_fixed
+    t_step = Σ_op max(C_op, M_op / (η_m·HBM)) + collectives + t_fixed + t_layer · layers
 
-Bounds: ``lower`` assumes compute and memory traffic overlap across the whole step
-(max of the sums); ``upper`` assumes no overlap inside an op (sum of both). Left out: pipeline
-and expert parallelism, speculative decoding, CPU-side stalls beyond ``step_overhead_s``.
+- Linear layers, attention and LM head run on each DP group's share (B/d, P/d) of the batch,
+  split t ways; C_op = F_op / (η_c·peak).
+- MoE experts see all T tokens of the replica, spread over its g GPUs. Weights are read once per
+  expert that at least one token picks: E·(1 − (1 − k/E)^T) experts per layer for uniform
+  routing. A grouped GEMM loses efficiency when few tokens reach an expert: an expert with m
+  tokens runs at η_c·m/(m + m₀) (m₀ = ``moe_tile_tokens``), so expert compute is
+  2·P_e·(T·k + touched·m₀)/(η_c·peak) and keeps growing with T after every expert is touched.
+  With few tokens per expert the kernel streams an expert's weights and then multiplies (too
+  few rows to pipeline one behind the other), so the op costs weights + compute, not the max:
+  published fused-MoE kernel timings grow this way past full expert coverage (vLLM PR #24700,
+  Qwen3-30B-A3B fp8: 274 us at 128 tokens, 392 at 512, 912 at 2048; SGLang PR #11730,
+  Qwen3-235B fp8 TP8 on H200).
+  When a step stands for the average of many (steady state), prefill arrives in whole chunks
+  (``prefill_chunk_tokens``): a share f = P/chunk of steps carries one, and the experts touched
+  are averaged over steps, not computed for a smeared-out P (which would touch far more).
+- Collectives per layer: TP all-reduces of each group's activations (after attention and after a
+  dense MLP); for MoE layers, an all-reduce over the GPUs (no DP, no EP), an all-gather and a
+  reduce-scatter of the tokens (DP without EP), or an all-to-all dispatch and combine of each
+  token to its k experts (EP): each ``latency + bytes / (η_l·link)``.
+- Overhead: ``step_overhead_fixed_s + step_overhead_per_layer_s × layers`` (kernel launches and
+  small kernels per layer), the same on every rank.
+
+Bounds: ``lower`` assumes compute and memory traffic overlap across the whole step (max of the
+sums); ``upper`` assumes no overlap inside an op (sum of both). Left out: pipeline parallelism,
+speculative decoding, EP load imbalance (expert replication assumed to balance it), CPU stalls
+beyond the overhead terms.
 """
 
 from __future__ import annotations
@@ -22,9 +46,11 @@ from typing import Literal
 from ..arch import ModelArch
 from .deployment import Deployment, matmul_flops
 
-__all__ = ["OpCost", "StepTime", "causal_pairs", "step_time"]
+__all__ = ["OpCost", "StepTime", "causal_pairs", "experts_touched", "step_time"]
 
 Binding = Literal["compute", "memory", "interconnect", "overhead"]
+
+ACTIVATION_BYTES = 2.0  # activations and collectives move 16-bit values
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,10 +59,12 @@ class OpCost:
     bytes: float  # HBM bytes moved on one GPU
     compute_s: float
     memory_s: float
+    overlap: bool = True  # False: the op streams its bytes, then computes (grouped MoE GEMMs)
+    peak_s: float = 0.0  # the op's FLOPs at the full dense peak of its dtype (for power)
 
     @property
     def time_s(self) -> float:
-        return max(self.compute_s, self.memory_s)
+        return max(self.compute_s, self.memory_s) if self.overlap else self.compute_s + self.memory_s
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,7 +86,7 @@ class StepTime:
         compute = sum(op.compute_s for op in self.ops.values())
         memory = sum(op.memory_s for op in self.ops.values())
         object.__setattr__(self, "total_s", total)
-        object.__setattr__(self, "lower_s", max(compute, memory) + fixed)
+        object.__setattr__(self, "lower_s", min(max(compute, memory) + fixed, total))
         object.__setattr__(self, "upper_s", compute + memory + fixed)
 
     @property
@@ -79,13 +107,15 @@ class StepTime:
     def breakdown(self) -> dict[str, float]:
         """Seconds by op, plus communication and overhead; sums to ``total_s``."""
         out = {name: op.time_s for name, op in self.ops.items()}
-        out["tp_allreduce"] = self.comm_s
+        out["collectives"] = self.comm_s
         out["step_overhead"] = self.overhead_s
         return out
 
 
-def _op(dep: Deployment, flops: float, nbytes: float, flops_per_s: float) -> OpCost:
-    return OpCost(flops, nbytes, flops / flops_per_s, nbytes / dep.hbm_bytes_per_s)
+def _op(dep: Deployment, flops: float, nbytes: float, dtype: str, efficiency: float) -> OpCost:
+    """An op of ``flops`` at ``efficiency`` of ``dtype``'s dense peak moving ``nbytes`` of HBM."""
+    peak = dep.gpu.peak_flops(dtype)
+    return OpCost(flops, nbytes, flops / (peak * efficiency), nbytes / dep.hbm_bytes_per_s, peak_s=flops / peak)
 
 
 def causal_pairs(new_tokens: float, cached_tokens: float = 0.0) -> float:
@@ -104,53 +134,81 @@ def experts_touched(experts: int, active: int, tokens: float) -> float:
 
 
 def step_time(dep: Deployment, decode_seqs: float, decode_context: float, prefill_tokens: float = 0.0,
-              prefill_attended: float = 0.0, prefill_seqs: float = 0.0) -> StepTime:
+              prefill_attended: float = 0.0, prefill_seqs: float = 0.0, *,
+              prefill_chunk_tokens: float | None = None) -> StepTime:
     """One step on ``dep``: ``decode_seqs`` sequences of mean context ``decode_context`` each
-    produce a token, and ``prefill_tokens`` prompt tokens are processed.
+    produce a token, and ``prefill_tokens`` prompt tokens are processed (replica totals).
 
     ``prefill_attended`` is the number of (query, key) pairs the prefill attends, e.g. one prompt
     of S tokens from scratch: ``causal_pairs(S)``. ``prefill_seqs`` prompts finish in this step and need
     logits (the LM head runs on decode tokens and on each prompt's last token only).
+    ``prefill_chunk_tokens``: the step is an average over steps in which prefill arrives in
+    chunks of this many tokens (steady state), which matters for the experts an MoE step touches.
+
+        >>> from truecost.perf.deployment import make_deployment
+        >>> round(step_time(make_deployment("llama-3.1-8b", "h100-sxm"), 1, 1).total_s * 1e3, 1)
+        8.5
     """
-    m, t, w = dep.model, dep.tp, dep.precision.weight_bytes
+    m, t, d = dep.model, dep.tp, dep.dp
     B, P = decode_seqs, prefill_tokens
-    T = B + P  # tokens through the linear layers
-    D = m.d_model
-    p = m.params
+    T = B + P  # tokens through the linear layers, replica-wide
+    Tg = T / d  # tokens of one attention-DP group
     ops: dict[str, OpCost] = {}
 
-    # Dense linear layers: attention projections, dense MLPs, router. Weights read once per step.
-    dense = p.attention + p.mlp_dense + p.router
-    ops["linear"] = _op(dep, matmul_flops(T, dense, 1) / t, dense * w / t, dep.matmul_flops_per_s)
+    # Dense linear layers: attention projections, dense MLPs, router, shared experts; each DP
+    # group holds them split t ways and reads them once per step.
+    dense = dep.dense_params
+    dense_dt = dep.dense_compute
+    dense_eff = dep.engine.matmul_efficiency(dense_dt)
+    ops["linear"] = _op(dep, matmul_flops(Tg, dense, 1) / t, dense * dep.dense_weight_bytes / t, dense_dt, dense_eff)
 
     if m.moe is not None:
-        moe = m.moe
-        layers = m.layers - moe.dense_layers
-        touched = experts_touched(moe.experts, moe.active_experts, T)
-        weights = layers * (touched * m.expert_params + m.shared_expert_params)
-        ops["experts"] = _op(dep, matmul_flops(T, p.experts_active, 1) / t, weights * w / t,
-                             dep.matmul_flops_per_s)
+        ops["experts"] = _experts(dep, B, P, prefill_chunk_tokens)
 
     # LM head (vocab-parallel over TP), 16-bit weights.
-    logits_tokens = B + prefill_seqs
-    ops["lm_head"] = _op(dep, matmul_flops(logits_tokens, D, m.vocab) / t, m.vocab * D * 2.0 / t,
-                         dep.matmul_flops_per_s)
+    logits_tokens = (B + prefill_seqs) / d
+    ops["lm_head"] = _op(dep, matmul_flops(logits_tokens, m.d_model, m.vocab) / t,
+                         m.vocab * m.d_model * 2.0 / t, dense_dt, dense_eff)
 
     # Decode attention: each sequence reads its whole KV cache once per step.
     if B > 0:
-        qk_dims = _attention_dims(m)
-        attn_flops = B * m.layers * m.attended_tokens(decode_context) * qk_dims / t
-        kv = B * dep.kv_bytes_per_gpu(decode_context)
-        ops["attention_decode"] = _op(dep, attn_flops, kv, dep.attention_flops_per_s)
+        attn_flops = B / d * m.layers * m.attended_tokens(decode_context) * _attention_dims(m) / t
+        kv = B / d * dep.kv_bytes_per_gpu(decode_context)
+        ops["attention_decode"] = _op(dep, attn_flops, kv, dep.half_dtype, dep.engine.attention_compute_efficiency)
 
     # Prefill attention: causal pairs × (QK + PV) per head; KV written once.
     if P > 0:
-        attn_flops = prefill_attended * m.layers * _attention_dims(m) / t
-        kv_write = P * dep.model.kv_bytes_per_token(dep.precision.kv_bytes) / dep.kv_shards
-        ops["attention_prefill"] = _op(dep, attn_flops, kv_write, dep.attention_flops_per_s)
+        attn_flops = prefill_attended / d * m.layers * _attention_dims(m) / t
+        kv_write = P / d * m.kv_bytes_per_token(dep.precision.kv_bytes) / dep.kv_shards
+        ops["attention_prefill"] = _op(dep, attn_flops, kv_write, dep.half_dtype,
+                                       dep.engine.attention_compute_efficiency)
 
-    return StepTime(ops=ops, comm_s=_allreduce_s(dep, T), overhead_s=dep.engine.step_overhead_s,
-                    decode_seqs=B, prefill_tokens=P)
+    return StepTime(ops=ops, comm_s=collectives_s(dep, T),
+                    overhead_s=dep.engine.overhead_s(m.layers), decode_seqs=B, prefill_tokens=P)
+
+
+def _experts(dep: Deployment, decode_tokens: float, prefill_tokens: float, chunk: float | None) -> OpCost:
+    """Routed experts of every MoE layer, per GPU (see the module docstring)."""
+    m, e = dep.model, dep.engine
+    moe = m.moe
+    assert moe is not None
+    k, m0 = moe.active_experts, e.moe_tile_tokens
+    T = decode_tokens + prefill_tokens
+    if chunk is not None and prefill_tokens > 0:
+        share = min(1.0, prefill_tokens / chunk)  # steps that carry a prefill chunk
+        touched = ((1 - share) * experts_touched(moe.experts, k, decode_tokens)
+                   + share * experts_touched(moe.experts, k, decode_tokens + prefill_tokens / share))
+    else:
+        touched = experts_touched(moe.experts, k, T)
+    layers = m.layers - moe.dense_layers
+    per_gpu = layers * m.expert_params / dep.gpus
+    flops = matmul_flops(T * k, per_gpu, 1)
+    # Each touched expert costs m₀ tokens' worth of compute on top of its real tokens.
+    effective = matmul_flops(T * k + touched * m0, per_gpu, 1)
+    nbytes = touched * per_gpu * dep.precision.weight_bytes
+    peak = dep.gpu.peak_flops(dep.precision.compute)
+    return OpCost(flops, nbytes, effective / dep.matmul_flops_per_s, nbytes / dep.hbm_bytes_per_s, overlap=False,
+                  peak_s=flops / peak)
 
 
 def _attention_dims(m: ModelArch) -> float:
@@ -164,13 +222,33 @@ def _attention_dims(m: ModelArch) -> float:
     return 2 * matmul_flops(1, m.head_dim, m.heads)
 
 
-def _allreduce_s(dep: Deployment, tokens: float) -> float:
-    """Two all-reduces per layer (after attention and after the MLP) of tokens×D 16-bit
-    activations; ring all-reduce moves 2(t−1)/t of the message over each GPU's link."""
-    t = dep.tp
-    if t == 1 or tokens <= 0:
+def _allreduce_s(dep: Deployment, msg_bytes: float, ranks: int) -> float:
+    """Ring all-reduce of ``msg_bytes`` over ``ranks`` GPUs: each moves 2(r−1)/r of it."""
+    if ranks == 1 or msg_bytes <= 0:
         return 0.0
     e = dep.engine
-    msg = tokens * dep.model.d_model * 2.0
-    per = e.allreduce_latency_s + 2 * (t - 1) / t * msg / (dep.gpu.link_bytes_per_s * e.link_efficiency)
-    return 2 * dep.model.layers * per
+    return e.allreduce_latency_s + 2 * (ranks - 1) / ranks * msg_bytes / (dep.gpu.link_bytes_per_s * e.link_efficiency)
+
+
+def collectives_s(dep: Deployment, tokens: float) -> float:
+    """Collective time of one step of ``tokens`` tokens (replica-wide); see the module docstring."""
+    if tokens <= 0 or dep.gpus == 1:
+        return 0.0
+    m, e = dep.model, dep.engine
+    link = dep.gpu.link_bytes_per_s * e.link_efficiency
+    D = m.d_model
+    group_msg = tokens / dep.dp * D * ACTIVATION_BYTES
+    moe_layers = m.layers - m.moe.dense_layers if m.moe else 0
+    # After attention (every layer) and after each dense MLP: all-reduce inside the TP group.
+    t = (m.layers + m.layers - moe_layers) * _allreduce_s(dep, group_msg, dep.tp)
+    if moe_layers:
+        g = dep.gpus
+        if dep.ep > 1:  # dispatch + combine: each token to its k experts, (ep−1)/ep of them remote
+            sent = tokens / g * m.moe.active_experts * D * ACTIVATION_BYTES * (dep.ep - 1) / dep.ep  # type: ignore[union-attr]
+            per = 2 * (e.alltoall_latency_s + sent / link)
+        elif dep.dp > 1:  # all-gather the tokens before the experts, reduce-scatter after
+            per = 2 * (e.allreduce_latency_s + (g - 1) / g * tokens * D * ACTIVATION_BYTES / link)
+        else:
+            per = _allreduce_s(dep, group_msg, dep.tp)
+        t += moe_layers * per
+    return t

@@ -18,17 +18,17 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
-from .. import catalog
 from ..arch import ModelArch
 from ..errors import InputError
-from ..hardware import GPU, Precision, PrecisionName
+from ..hardware import GPU, PrecisionName
 from ..provenance import Provenance
-from .deployment import Deployment
-from .engine import EngineProfile, engine as find_engine
+from .deployment import Deployment, make_deployment
+from .engine import EngineProfile
 from .memory import MemoryPlan, memory_plan
+from .power import step_power
 from .roofline import StepTime, causal_pairs, step_time
 
-__all__ = ["Estimate", "OperatingPoint", "estimate", "operating_point"]
+__all__ = ["Estimate", "OperatingPoint", "estimate", "make_deployment", "operating_point"]
 
 Mode = Literal["max_throughput", "concurrency", "rate", "batch"]
 
@@ -47,7 +47,8 @@ class OperatingPoint:
 def _steady_step(dep: Deployment, C: float, isl: float, osl: float) -> StepTime:
     finishing = C / osl  # sequences replaced per step
     return step_time(dep, decode_seqs=C, decode_context=isl + osl / 2, prefill_tokens=finishing * isl,
-                     prefill_attended=finishing * causal_pairs(isl), prefill_seqs=finishing)
+                     prefill_attended=finishing * causal_pairs(isl), prefill_seqs=finishing,
+                     prefill_chunk_tokens=min(isl, dep.engine.max_num_tokens))
 
 
 def _ttft(dep: Deployment, C: float, isl: float, osl: float, t_iter: float) -> float:
@@ -124,6 +125,13 @@ class Estimate:
     breakdown_s: dict[str, float]
     provenance: Provenance
     notes: list[str] = field(default_factory=list)
+    # Modelled board power of the replica at the operating point (perf/power.py), its idle
+    # floor, and the energy per output token (prompt processing included).
+    # None where the GPU has no published TDP.
+    power_w: float | None = None
+    idle_power_w: float | None = None
+    energy_j_per_output_token: float | None = None
+    layout: str = ""  # "8x h200 tp1 dp8 ep8" (GPUs and their parallel layout)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -139,7 +147,7 @@ def _prefill_share(step: StepTime) -> float:
         return 0.0
     frac = step.prefill_tokens / tokens
     by_op = step.breakdown()
-    prefill = frac * (by_op.get("linear", 0) + by_op.get("experts", 0) + by_op.get("tp_allreduce", 0))
+    prefill = frac * (by_op.get("linear", 0) + by_op.get("experts", 0) + by_op.get("collectives", 0))
     prefill += by_op.get("attention_prefill", 0)
     return prefill / step.total_s
 
@@ -151,21 +159,10 @@ def _provenance(dep: Deployment) -> Provenance:
                       f"gpu {dep.gpu.source}@{dep.gpu.retrieved}; model {dep.model.source}@{dep.model.retrieved}")
 
 
-def make_deployment(model: str | ModelArch, gpu: str | GPU, precision: PrecisionName | str = "bf16",
-                    tp: int = 1, engine: str | EngineProfile = "tuned", kv_dtype: str | None = None) -> Deployment:
-    g = catalog.gpu(gpu)
-    try:
-        prec = Precision.named(precision, g, kv=kv_dtype)
-    except ValueError:
-        raise InputError(f"unknown precision '{precision}'; choose one of "
-                         f"{', '.join(p.value for p in PrecisionName)}") from None
-    return Deployment(catalog.model(model), g, prec, tp, find_engine(engine))
-
-
 def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName | str = "bf16", tp: int = 1,
              isl: int = 1000, osl: int = 1000, concurrency: int | None = None, rate: float | None = None,
              batch: int | None = None, context: int | None = None, engine: str | EngineProfile = "tuned",
-             kv_dtype: str | None = None) -> Estimate:
+             kv_dtype: str | None = None, dp: int = 1, ep: int = 1) -> Estimate:
     """Modelled throughput and latency of ``model`` on ``tp`` GPUs of type ``gpu``.
 
     Operating point: ``concurrency`` live sequences (closed loop), an offered ``rate`` in
@@ -183,7 +180,7 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
         raise InputError("give at most one of --concurrency and --rate")
     if (batch is None) != (context is None):
         raise InputError("--batch and --context go together: one decode step of B sequences of L tokens")
-    dep = make_deployment(model, gpu, precision, tp, engine, kv_dtype)
+    dep = make_deployment(model, gpu, precision, tp, engine, kv_dtype, dp=dp, ep=ep)
     if isl + osl > dep.model.max_context:
         raise InputError(f"isl+osl = {isl + osl} exceeds {dep.model.key}'s context of {dep.model.max_context} tokens")
     plan: MemoryPlan = memory_plan(dep, isl, osl)
@@ -225,8 +222,9 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
     out_tps, rps = op.output_tokens_per_s, op.requests_per_s
     if mode == "rate" and not saturated:  # below capacity, the deployment serves what is offered
         rps, out_tps = float(rate), float(rate) * osl  # type: ignore[arg-type]
+    draw = step_power(dep, step)
     return Estimate(
-        model=dep.model.key, gpu=dep.gpu.key, gpus=dep.tp, precision=str(dep.precision),
+        model=dep.model.key, gpu=dep.gpu.key, gpus=dep.gpus, precision=str(dep.precision),
         engine=dep.engine.key, isl=isl, osl=osl, mode=mode,
         weights_bytes=dep.weights_bytes, weights_bytes_per_gpu=dep.weights_bytes_per_gpu,
         kv_bytes_per_token=dep.model.kv_bytes_per_token(dep.precision.kv_bytes),
@@ -241,4 +239,8 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
                  else step.binding),
         prefill_time_share=_prefill_share(op.step),
         breakdown_s=step.breakdown(), provenance=_provenance(dep), notes=notes,
+        power_w=None if draw is None else draw.watts, idle_power_w=None if draw is None else draw.idle_watts,
+        energy_j_per_output_token=None if draw is None else draw.joules_per_token(
+            step.decode_seqs / step.total_s if mode == "batch" else out_tps),
+        layout=dep.layout,
     )

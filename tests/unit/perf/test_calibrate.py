@@ -19,14 +19,14 @@ def _measure(profile, concurrencies, isl=512, osl=256):
 
 def test_recovers_the_terms_that_generated_the_data():
     truth = engine("tuned").model_copy(update={
-        "memory_efficiency": 0.55, "step_overhead_s": 0.006,
+        "memory_efficiency": 0.55, "step_overhead_per_layer_s": 0.0002,
         "compute_efficiency": {**engine("tuned").compute_efficiency, "bf16": 0.4}})
     points = _measure(truth, [1, 4, 16, 64, 256])
     cal = calibrate(points, "llama-3.1-8b", "h100-sxm", "bf16", 1)
     assert cal.rms_log_error_before > 0.2  # the defaults are far from this engine
     assert cal.rms_log_error_after < 0.01
     assert cal.profile.memory_efficiency == pytest.approx(0.55, rel=0.05)
-    assert cal.profile.step_overhead_s == pytest.approx(0.006, rel=0.1)
+    assert cal.profile.step_overhead_per_layer_s == pytest.approx(0.0002, rel=0.1)
     assert cal.profile.compute_efficiency["bf16"] == pytest.approx(0.4, rel=0.1)
     assert "from 5 measured points (run-c1, run-c16" in cal.profile.calibration
 

@@ -51,7 +51,7 @@ def test_fp8_beats_bf16_and_tp_scales_throughput():
     ({"concurrency": 4, "rate": 1.0}, "give at most one of --concurrency and --rate"),
     ({"batch": 4}, "--batch and --context go together: one decode step of B sequences of L tokens"),
     ({"tp": 3}, "--tp must be a power of two (1, 2, 4, 8), got 3"),
-    ({"precision": "fp6"}, "unknown precision 'fp6'; choose one of bf16, fp16, fp8, int8, int4"),
+    ({"precision": "fp6"}, "unknown precision 'fp6'; choose one of bf16, fp16, fp8, int8, int4, mxfp4, nvfp4, native"),
     ({"isl": 130000, "osl": 2000}, "isl+osl = 132000 exceeds llama-3.1-8b's context of 131072 tokens"),
 ])
 def test_bad_input(kwargs, message):

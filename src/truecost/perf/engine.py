@@ -46,6 +46,13 @@ class EngineProfile(BaseModel):
     max_batch_size: PositiveInt  # most sequences decoded in one step
     max_num_tokens: PositiveInt  # token budget of one step (decode tokens + prefill chunk)
     request_overhead_s: float = Field(ge=0)  # per request, outside the engine (HTTP, tokenise)
+    # Which work a step takes first (perf/simulate.py): every decode plus prefill chunks in the
+    # budget left ("decode_first": vLLM V1 chunked prefill, TensorRT-LLM in-flight batching), or
+    # pending prefills as steps of their own while decodes wait ("prefill_first": SGLang default).
+    scheduling: Literal["decode_first", "prefill_first"] = "decode_first"
+    # Prompt tokens found in the prefix cache skip prefill (vLLM V1 automatic prefix caching,
+    # TensorRT-LLM KV block reuse and SGLang RadixAttention are on by default).
+    prefix_caching: bool = False
     source: str
     retrieved: date
     calibration: str | None = None  # "fitted from runs ... on <date>" when calibrated

@@ -350,11 +350,14 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
                    engine=c.engine, cached_input_fraction=hit, requests=SIM_REQUESTS, warmup=SIM_WARMUP,
                    seed=SIM_SEED)
     ttft, tpot = est.ttft_s, est.tpot_s
-    perf = f"{est.provenance}; capacity {s.capacity_rps:.3g} req/s per replica within the SLO ({s.capacity_note})"
+    bound = "at least " if tails else ""  # the replica search stops at the rate that fixes the count
+    perf = (f"{est.provenance}; capacity {bound}{s.capacity_rps:.3g} req/s per replica within the SLO "
+            f"({s.capacity_note})")
     if tails and est.simulation is not None:  # the same run as the search's at this rate
         sim = est.simulation
         ttft, tpot = sim.value("ttft", _stat(tails, "ttft")), sim.value("tpot", _stat(tails, "tpot"))
-        perf += f"; latency {sim.provenance.detail}"
+        perf += (f"; latency simulated: {sim.requests} requests, {sim.arrivals}, {sim.lengths}, "
+                 f"seed {sim.seed}")
     monthly = s.usd_per_hour * HOURS_PER_MONTH
     per_task = monthly / tasks_month
     per_req = per_task / w.requests_per_task

@@ -578,6 +578,11 @@ def simulate(target: Deployment | Replica, arrivals: Arrivals, lengths: Lengths,
         hit = prefix_hit_fraction if target.engine.prefix_caching else 0.0
     else:
         replica, hit = target, prefix_hit_fraction
+    longest = int((isl + osl).max())
+    if longest > replica.limits.kv_pool_tokens:
+        raise InputError(f"a request of {longest:,} tokens (input + output) exceeds the KV pool of "
+                         f"{replica.limits.kv_pool_tokens:,.0f} tokens: it could never finish; shorten the "
+                         "lengths or give the replica more memory (--tp, a lower precision)")
     cached = np.floor(isl * hit).astype(np.int64)
     if isinstance(arrivals, ClosedLoop):
         send, clients = np.zeros(0), arrivals.concurrency

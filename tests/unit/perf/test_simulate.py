@@ -8,12 +8,13 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from truecost.errors import InputError
 from truecost.perf.memory import memory_plan
 from truecost.perf.serving import make_deployment, operating_point, single_request
 from truecost.perf.simulate import EngineLimits, Objective, Replica, simulate
-from truecost.perf.traffic import Burst, ClosedLoop, Constant, Empirical, Fixed, LogNormal, Poisson, Replay
+from truecost.perf.traffic import Burst, ClosedLoop, Constant, Empirical, Fixed, LogNormal, Poisson, Replay, Uniform
 
 TAU = 0.01  # seconds per step in the toy engines
 
@@ -223,5 +224,29 @@ def test_bad_arguments(kwargs, message):
 def test_a_request_larger_than_the_pool_is_an_error():
     with pytest.raises(InputError) as e:
         simulate(toy(kv_pool_tokens=100), Burst(), Fixed(90, 20), requests=1)
-    assert str(e.value) == ("request 0 cannot be admitted on an empty engine: its 110 tokens exceed the "
-                            "KV pool of 100 tokens")
+    assert str(e.value) == ("a request of 110 tokens (input + output) exceeds the KV pool of 100 tokens: it "
+                            "could never finish; shorten the lengths or give the replica more memory (--tp, a "
+                            "lower precision)")
+
+
+@settings(max_examples=60, deadline=None)
+@given(max_batch=st.integers(1, 6), budget=st.integers(1, 400), slack=st.integers(0, 600),
+       admission=st.sampled_from(["max_length", "average"]), scheduling=st.sampled_from(["decode_first", "prefill_first"]),
+       isl=st.tuples(st.integers(1, 150), st.integers(0, 150)), osl=st.tuples(st.integers(1, 60), st.integers(0, 60)),
+       arrivals=st.sampled_from([Burst(), ClosedLoop(3), Poisson(40.0), Constant(100.0)]),
+       hit=st.sampled_from([0.0, 0.5]), seed=st.integers(0, 3))
+def test_any_engine_finishes_every_request_in_order(max_batch, budget, slack, admission, scheduling, isl, osl,
+                                                    arrivals, hit, seed):
+    # Whatever the limits and policy: every request ends, after its first token, after its send;
+    # it takes at least its prefill chunks plus OSL − 1 decode steps; and Little's law holds.
+    lengths = Uniform(isl[0], isl[0] + isl[1], osl[0], osl[0] + osl[1])
+    pool = isl[0] + isl[1] + osl[0] + osl[1] + slack
+    sim = simulate(toy(max_batch=max_batch, token_budget=budget, kv_pool_tokens=pool, admission=admission,
+                       scheduling=scheduling), arrivals, lengths, requests=25, seed=seed, prefix_hit_fraction=hit)
+    t = sim.times
+    assert np.all(t.arrive >= t.send) and np.all(t.first_token >= t.arrive + TAU - 1e-12)
+    assert np.all(t.end >= t.first_token)
+    least = (np.ceil(np.maximum(t.isl - t.cached, 1) / budget) + t.osl - 1) * TAU
+    assert np.all(t.end - t.arrive >= least - 1e-9)
+    lam = len(t.end) / sim.horizon_s
+    assert sim.mean_in_system == pytest.approx(lam * float(np.mean(t.end - t.arrive)), rel=1e-9)

@@ -200,8 +200,12 @@ def from_run(run_id: str, point: int | None = None, store: Any = None) -> tuple[
     successful requests (every operating point, or one), to replay them through a simulation."""
     from ..store import Store
 
-    with (store or Store()) as s:
-        records = [r for r in s.requests(run_id, point) if r.ok and r.prompt_tokens and r.completion_tokens]
+    if store is None:
+        with Store() as s:
+            records = s.requests(run_id, point)
+    else:  # the caller's open store stays open
+        records = store.requests(run_id, point)
+    records = [r for r in records if r.ok and r.prompt_tokens and r.completion_tokens]
     if not records:
         raise InputError(f"run {run_id} has no successful requests with server-reported token counts to replay")
     records.sort(key=lambda r: r.actual_send)

@@ -3,6 +3,9 @@
     >>> import truecost
     >>> truecost.estimate("llama-3.1-8b", "h100-sxm", precision="fp8").output_tokens_per_s  # doctest: +SKIP
     >>> truecost.compare("examples/chat-assistant.toml").ranked[0].label  # doctest: +SKIP
+    >>> from truecost.perf.traffic import Poisson, Fixed
+    >>> dep = truecost.make_deployment("llama-3.1-8b", "h100-sxm", "fp8")  # doctest: +SKIP
+    >>> truecost.simulate(dep, Poisson(10), Fixed(1000, 200)).ttft.p95  # doctest: +SKIP
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
@@ -18,7 +21,8 @@ from .errors import (
     UnknownNameError as UnknownNameError,
 )
 from .perf.engine import engines as engines
-from .perf.serving import Estimate as Estimate, estimate as estimate
+from .perf.serving import Estimate as Estimate, estimate as estimate, make_deployment as make_deployment
+from .perf.simulate import Simulation as Simulation, simulate as simulate
 from .prices import Offer as Offer, offer as offer, offers as offers
 from .provenance import Provenance as Provenance
 from .train import (
@@ -49,6 +53,7 @@ __all__ = [
     "Offer",
     "Option",
     "Provenance",
+    "Simulation",
     "TrainEstimate",
     "TruecostError",
     "UnknownNameError",
@@ -63,11 +68,13 @@ __all__ = [
     "implied_mfu",
     "load_run",
     "load_workload",
+    "make_deployment",
     "model",
     "models",
     "offer",
     "offers",
     "run_bench",
+    "simulate",
     "train_cost",
     "trend",
     "validate",

@@ -2,35 +2,52 @@
 per task, each sized for the workload's peak rate and checked against its SLO and quality bar.
 
 Self-hosted sizing searches GPU type × precision × parallel layout (tensor parallelism; for MoE
-models also attention data parallelism and expert parallelism). For each configuration it
-finds the most live sequences at which the modelled TTFT and TPOT still meet the SLO, takes that
-operating point's request rate as one replica's capacity, and runs ``ceil(peak / (capacity ×
-utilisation))`` replicas around the clock (sized for the peak hour, paid every hour). The
-cheapest configuration per GPU type is reported. Left out: autoscaling between peak and trough,
-prefix caching on self-hosted engines (conservative: cached input is recomputed), API latency
-(not in any price catalog: measure it with ``truecost bench``).
+models also attention data parallelism and expert parallelism). One replica's capacity is
+the highest request rate at which it meets the SLO: for mean objectives (``ttft_s``) the steady
+state with the most live sequences whose modelled means hold; for percentile objectives
+(``ttft_p95_s``) the highest Poisson rate at which a simulation of the replica (``perf/
+simulate.py``: queueing, chunked prefill, KV admission) meets them — found by bisection, seeded,
+each configuration screened first by its steady-state bound so that only those that could be the
+cheapest are simulated. Then ``ceil(peak / (capacity × utilisation))`` replicas run around the
+clock (sized for the peak hour, paid every hour); the cheapest configuration per GPU type is
+reported. Owned GPUs pay for their modelled power (``perf/power.py``) at the mean load they
+carry. On engines that cache prefixes, the workload's cached input (× the candidate's hit
+rate) is not prefilled. Left out: autoscaling between peak and trough, length spread (requests
+are simulated at the workload's mean lengths), API latency (not in any price catalog: measure it
+with ``truecost bench``).
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
-from .cost import HOURS_PER_MONTH, deployment_cost, usd_per_correct_answer
+from .cost import HOURS_PER_MONTH, HourlyCost, deployment_cost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
 from .catalog import gpu as find_gpu, model as find_model
-from .perf.deployment import layouts
+from .perf.deployment import Deployment, layouts
+from .perf.engine import engine as find_engine
 from .perf.memory import memory_plan
 from .perf.power import mean_power_w_per_gpu, step_power
 from .perf.serving import OperatingPoint, estimate, make_deployment, operating_point
+from .perf.simulate import Objective, Simulation, Stat, simulate
+from .perf.traffic import Fixed, Poisson
 from .prices import Offer, load_offers, offer
 from .workload import ApiCandidate, SelfHostedCandidate, Tokens, Workload, load_workload
 
 __all__ = ["Comparison", "Option", "compare"]
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+# Percentile SLOs are judged on simulations of one replica under Poisson arrivals at the per-
+# replica peak rate: this many requests (the first SIM_WARMUP, sent into an empty engine, left out
+# of the percentiles), seeded, so every run of the search sees the same arrivals. The search is
+# over the replica count, so it needs no finer rate than the one that changes the cost.
+SIM_REQUESTS = 600
+SIM_WARMUP = 100
+SIM_SEED = 0
 
 
 @dataclass(frozen=True)
@@ -68,6 +85,10 @@ class Comparison:
     peak_requests_per_s: float
     options: list[Option]  # ranked by $/task, excluded ones last
     assumptions: list[str] = field(default_factory=list)
+    # What self-hosted ttft_s / tpot_s are: "mean" (steady-state model), or the percentile of the
+    # SLO's simulation ("p95", "p99", ...).
+    ttft_stat: str = "mean"
+    tpot_stat: str = "mean"
 
     @property
     def ranked(self) -> list[Option]:
@@ -91,14 +112,42 @@ def compare(workload: Workload | Path | str) -> Comparison:
         options.extend(_self_hosted_options(w, c, tasks_month))
     options = [_apply_quality_bar(w, o) for o in options]
     options.sort(key=lambda o: (o.excluded is not None, o.usd_per_task))
+    tails = tuple(o for o in w.slo.objectives() if o.stat != "mean")
     assumptions = [
         f"traffic: {w.tasks_per_day:,.0f} tasks/day x {w.requests_per_task:g} requests, "
         f"peak hour {w.peak_to_mean:g}x the mean = {w.requests_per_s_peak:.3g} requests/s",
         f"self-hosted: replicas sized for the peak at {w.utilisation:.0%} utilisation, up 730 h/month; "
-        "no prefix caching",
+        + _caching_assumption(w),
+        *([_slo_assumption(w)] if w.slo.objectives() and w.self_hosted else []),
         "API latency is not modelled (measure it with `truecost bench`)",
     ]
-    return Comparison(w.name, tasks_month, w.requests_per_s_peak, options, assumptions)
+    stats = ("p95", "p95") if tails else ("mean", "mean")
+    if tails:
+        stats = (_stat(tails, "ttft"), _stat(tails, "tpot"))
+    return Comparison(w.name, tasks_month, w.requests_per_s_peak, options, assumptions, *stats)
+
+
+def _caching_assumption(w: Workload) -> str:
+    if not w.tokens.cached_input_fraction or not w.self_hosted:
+        return "no cached input"
+    caching = sorted({c.engine for c in w.self_hosted if find_engine(c.engine).prefix_caching})
+    rates = sorted({c.prefix_cache_hit_rate for c in w.self_hosted})
+    if not caching:
+        return "engines without prefix caching recompute the cached input"
+    return (f"prefix caching ({', '.join(caching)}) skips the prefill of the cached "
+            f"{w.tokens.cached_input_fraction:.0%} of input x hit rate {'/'.join(f'{r:.0%}' for r in rates)}")
+
+
+def _slo_assumption(w: Workload) -> str:
+    objectives = w.slo.objectives()
+    text = ", ".join(str(o) for o in objectives)
+    parts = []
+    if any(o.stat == "mean" for o in objectives):
+        parts.append("means from the steady-state model")
+    if any(o.stat != "mean" for o in objectives):
+        parts.append(f"percentiles from simulating one replica at its share of the peak (Poisson, "
+                     f"{SIM_REQUESTS} requests, first {SIM_WARMUP} left out, seed {SIM_SEED})")
+    return f"SLO {text}: " + "; ".join(parts)
 
 
 def _apply_quality_bar(w: Workload, o: Option) -> Option:
@@ -146,6 +195,7 @@ class _Sized:
     capacity_rps: float
     usd_per_hour: float
     price_provenance: str
+    capacity_note: str  # how the capacity was found (steady-state means, or simulations)
     dp: int = 1
     ep: int = 1
     layout: str = ""
@@ -155,16 +205,27 @@ class _Sized:
         return self.tp * self.dp
 
 
-def _slo_operating_point(dep, w: Workload, isl: float, osl: float, c_max: int) -> OperatingPoint | None:  # noqa: ANN001
-    """The operating point with the most live sequences at which the modelled TTFT and TPOT meet
-    the SLO (None if even one sequence misses it). Both grow with concurrency, so bisection finds
-    the edge."""
+@dataclass(frozen=True)
+class _Screened:
+    """A configuration that fits, with its capacity within the mean objectives (an upper bound
+    on its capacity within any percentile objective) and the $/hour that bound implies."""
+
+    dep: Deployment
+    precision: str
+    op: OperatingPoint
+    usd_per_hour_bound: float
+
+
+def _mean_slo_point(dep: Deployment, means: tuple[Objective, ...], isl: float, osl: float, c_max: int,
+                    cached: float) -> OperatingPoint | None:
+    """The steady-state operating point with the most live sequences at which every mean
+    objective holds (None if even one sequence misses one). TTFT, TPOT and E2E all grow with
+    concurrency, so bisection finds the edge."""
+    by_metric = {"ttft": "ttft_s", "tpot": "tpot_s", "itl": "tpot_s", "e2e": "e2e_s"}
 
     def within(c: int) -> OperatingPoint | None:
-        op = operating_point(dep, c, isl, osl)
-        meets = ((w.slo.ttft_s is None or op.ttft_s <= w.slo.ttft_s)
-                 and (w.slo.tpot_s is None or op.tpot_s <= w.slo.tpot_s))
-        return op if meets else None
+        op = operating_point(dep, c, isl, osl, cached=cached)
+        return op if all(getattr(op, by_metric[o.metric]) <= o.limit_s for o in means) else None
 
     best = within(1)
     if best is None:
@@ -183,13 +244,54 @@ def _slo_operating_point(dep, w: Workload, isl: float, osl: float, c_max: int) -
     return best
 
 
+def _simulate_at(dep: Deployment, rate: float, isl: int, osl: int, hit: float,
+                 tails: tuple[Objective, ...]) -> Simulation:
+    return simulate(dep, Poisson(rate), Fixed(isl, osl), requests=SIM_REQUESTS, warmup=SIM_WARMUP, seed=SIM_SEED,
+                    objectives=tails, prefix_hit_fraction=hit)
+
+
+def _tail_replicas(dep: Deployment, tails: tuple[Objective, ...], isl: int, osl: int, hit: float, peak_rps: float,
+                   upper_rps: float, worth: Callable[[int], bool]) -> tuple[int | None, float, str]:
+    """The fewest replicas whose share of the peak, ``peak_rps / k``, one replica serves with
+    its simulated percentiles within ``tails``: k from the steady-state bound (``upper_rps`` per
+    replica) up, doubling until one meets, then bisection between the last miss and the first
+    meet. Stops early when ``worth(k)`` says k replicas cannot beat a cheaper configuration
+    (returns (None, 0, "")). Returns (k, the rate it met at, how) or (None, 0, why) when even
+    1/64 of the bound misses."""
+    k = max(1, math.ceil(peak_rps / upper_rps))
+    missed = 0
+    while True:
+        if not worth(k):
+            return None, 0.0, ""
+        sim = _simulate_at(dep, peak_rps / k, isl, osl, hit, tails)
+        if sim.meets():
+            break
+        if peak_rps / k < upper_rps / 64:
+            return None, 0.0, f"{sim.misses()[0]} even at {peak_rps / k:.3g} req/s"
+        missed, k = k, 2 * k
+    while k - missed > 1:  # the answer is in (missed, k]
+        mid = (missed + k) // 2
+        if not worth(mid):
+            break
+        if _simulate_at(dep, peak_rps / mid, isl, osl, hit, tails).meets():
+            k = mid
+        else:
+            missed = mid
+    how = f"meets at {peak_rps / k:.3g} req/s" + (f", misses at {peak_rps / missed:.3g}" if missed else "")
+    return k, peak_rps / k, how
+
+
 def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float) -> list[Option]:
     t = c.tokens(w.tokens)
     isl, osl = max(round(t.input), 1), max(round(t.generated), 1)
+    objectives = w.slo.objectives()
+    tails = tuple(o for o in objectives if o.stat != "mean")
+    as_means = tuple(Objective(o.metric, "mean", o.limit_s) for o in objectives)
+    hit = t.cached_input_fraction * c.prefix_cache_hit_rate
     out = []
     for gpu in c.gpus:
-        best: _Sized | None = None
         reasons: list[str] = []
+        screened: list[_Screened] = []
         for precision in c.precisions:
             for tp, dp, ep in layouts(find_model(c.model), find_gpu(gpu), c.max_tp):
                 try:
@@ -198,40 +300,84 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                 except (DoesNotFitError, InputError) as e:
                     reasons.append(str(e))
                     continue
-                op = _slo_operating_point(dep, w, isl, osl, plan.max_concurrency)
+                cached = math.floor(isl * hit) if dep.engine.prefix_caching else 0
+                # A percentile is at least the mean, and the steady state's mean at most the
+                # simulated one (it leaves queueing out): holding every limit as a mean bounds the
+                # capacity from above.
+                op = _mean_slo_point(dep, as_means, isl, osl, plan.max_concurrency, cached)
                 if op is None:
                     reasons.append(f"{dep.layout} {precision}: misses the SLO even at one request")
                     continue
-                cap = op.requests_per_s
-                replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
-                # Owned GPUs pay for the modelled power at the load they carry on average.
-                draw = step_power(dep, op.step)
-                watts = None if draw is None else mean_power_w_per_gpu(draw, w.requests_per_s_mean / (replicas * cap))
-                hourly = deployment_cost(dep.gpu, dep.gpus * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
-                                         ownership=c.ownership, power_w_per_gpu=watts)
-                sized = _Sized(dep.gpu.key, precision, tp, replicas, cap, hourly.usd_per_hour,
-                               str(hourly.provenance), dp, ep, dep.layout)
-                if best is None or sized.usd_per_hour < best.usd_per_hour:
-                    best = sized
+                bound = math.ceil(w.requests_per_s_peak / (op.requests_per_s * w.utilisation))
+                hourly = _hourly(c, dep, bound, op, op.requests_per_s, w)
+                screened.append(_Screened(dep, precision, op, hourly.usd_per_hour))
+        best: _Sized | None = None
+        # Cheapest bound first; a configuration whose bound cannot beat the best found is skipped.
+        for sc in sorted(screened, key=lambda s: s.usd_per_hour_bound):
+            if best is not None and sc.usd_per_hour_bound >= best.usd_per_hour:
+                break
+            cap, how = sc.op.requests_per_s, "steady-state model"
+            replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
+            if tails:
+                def worth(k: int, sc: _Screened = sc) -> bool:
+                    return best is None or _hourly(c, sc.dep, k, sc.op, cap, w).usd_per_hour < best.usd_per_hour
+
+                # Sized at the utilisation target: k replicas each take peak / (k·u) of offered load.
+                found, rate, why = _tail_replicas(sc.dep, tails, isl, osl, _hit(sc.dep, hit),
+                                                  w.requests_per_s_peak / w.utilisation, cap, worth)
+                if found is None:
+                    if why:
+                        reasons.append(f"{sc.dep.layout} {sc.precision}: {why}")
+                    continue
+                replicas, cap, how = found, rate, f"simulated: {why}"
+            hourly = _hourly(c, sc.dep, replicas, sc.op, cap, w)
+            if best is None or hourly.usd_per_hour < best.usd_per_hour:
+                best = _Sized(sc.dep.gpu.key, sc.precision, sc.dep.tp, replicas, cap, hourly.usd_per_hour,
+                              str(hourly.provenance), how, sc.dep.dp, sc.dep.ep, sc.dep.layout)
         label = c.label or c.model
         if best is None:
             why = reasons[-1] if reasons else "no configuration tried"
             out.append(_excluded_self_hosted(label, gpu, t, why))
             continue
-        out.append(_self_hosted_option(w, c, label, best, t, isl, osl, tasks_month))
+        out.append(_self_hosted_option(w, c, label, best, t, isl, osl, tasks_month, hit, tails))
     return out
 
 
+def _hit(dep: Deployment, hit: float) -> float:
+    return hit if dep.engine.prefix_caching else 0.0
+
+
+def _hourly(c: SelfHostedCandidate, dep: Deployment, replicas: int, op: OperatingPoint, capacity_rps: float,
+            w: Workload) -> HourlyCost:
+    """$/hour of ``replicas`` replicas of ``dep``. Owned GPUs pay for the modelled power at the
+    load they carry on average (busy share = mean rate / the replicas' capacity)."""
+    draw = step_power(dep, op.step)
+    watts = (None if draw is None
+             else mean_power_w_per_gpu(draw, w.requests_per_s_mean / (replicas * capacity_rps)))
+    return deployment_cost(dep.gpu, dep.gpus * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
+                           ownership=c.ownership, power_w_per_gpu=watts)
+
+
 def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Sized, t: Tokens,
-                        isl: int, osl: int, tasks_month: float) -> Option:
+                        isl: int, osl: int, tasks_month: float, hit: float, tails: tuple[Objective, ...]) -> Option:
     per_replica_rate = w.requests_per_s_peak / s.replicas
     est = estimate(c.model, s.gpu, precision=s.precision, tp=s.tp, isl=isl, osl=osl, rate=per_replica_rate,
-                   engine=c.engine, dp=s.dp, ep=s.ep)
+                   engine=c.engine, cached_input_fraction=hit, requests=SIM_REQUESTS, warmup=SIM_WARMUP,
+                   seed=SIM_SEED, dp=s.dp, ep=s.ep)
+    ttft, tpot = est.ttft_s, est.tpot_s
+    bound = "at least " if tails else ""  # the replica search stops at the rate that fixes the count
+    perf = (f"{est.provenance}; capacity {bound}{s.capacity_rps:.3g} req/s per replica within the SLO "
+            f"({s.capacity_note})")
+    if tails and est.simulation is not None:  # the same run as the search's at this rate
+        sim = est.simulation
+        ttft, tpot = sim.value("ttft", _stat(tails, "ttft")), sim.value("tpot", _stat(tails, "tpot"))
+        perf += (f"; latency simulated: {sim.requests} requests, {sim.arrivals}, {sim.lengths}, "
+                 f"seed {sim.seed}")
     monthly = s.usd_per_hour * HOURS_PER_MONTH
     per_task = monthly / tasks_month
     per_req = per_task / w.requests_per_task
     requests_month = tasks_month * w.requests_per_task
-    share = est.prefill_time_share
+    share = est.prefill_time_share or 0.0
     mtok_in = monthly * share / (requests_month * t.input) * 1e6 if t.input else None
     mtok_out = monthly * (1 - share) / (requests_month * t.generated) * 1e6 if t.generated else None
     how = f"{s.replicas} x ({s.layout} {s.precision})"
@@ -239,13 +385,19 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
         label=f"{label} @ {s.gpu}", kind="self-hosted", how=how, usd_per_request=per_req,
         usd_per_task=per_task, usd_per_month=monthly, usd_per_correct_answer=_per_correct(per_task, c.accuracy),
         usd_per_mtok_input=mtok_in, usd_per_mtok_output=mtok_out, gpus=s.gpus_per_replica * s.replicas,
-        ttft_s=est.ttft_s, tpot_s=est.tpot_s, accuracy=c.accuracy, tokens=_tokens_dict(t),
+        ttft_s=ttft, tpot_s=tpot, accuracy=c.accuracy, tokens=_tokens_dict(t),
         replicas=s.replicas, gpus_per_replica=s.gpus_per_replica, capacity_requests_per_s=s.capacity_rps,
         usd_per_replica_hour=s.usd_per_hour / s.replicas,
-        provenance={"price": s.price_provenance,
-                    "perf": f"{est.provenance}; capacity {s.capacity_rps:.3g} req/s per replica within the SLO",
+        provenance={"price": s.price_provenance, "perf": perf,
                     **({"accuracy": c.accuracy_source or "input: workload"} if c.accuracy is not None else {})},
     )
+
+
+def _stat(tails: tuple[Objective, ...], metric: str) -> Stat:
+    """The statistic reported for ``metric``: its objective's (the highest percentile if several),
+    else p95."""
+    stats = [o.stat for o in tails if o.metric == metric]
+    return max(stats, key=lambda s: float(s[1:])) if stats else "p95"
 
 
 def _excluded_self_hosted(label: str, gpu: str, t: Tokens, why: str) -> Option:

@@ -29,7 +29,7 @@ from typing import Literal
 
 from .catalog import data_file
 from .errors import InputError
-from .perf.validation import PUBLISHED_SERVING, ValidationRow, summarise, validate_serving
+from .perf.validation import PUBLISHED_SERVING_FILES, ValidationRow, summarise, validate_serving
 from .train import train_cost
 
 __all__ = ["PUBLISHED_TRAINING", "KNOWN_MISSES", "Summary", "ValidationReport", "summary_of",
@@ -192,17 +192,17 @@ def validate(suite: Suite | str = "serving", *, engine: str = "tuned",
     a shipped name, a calibrated profile's name, or a TOML file) or ``"training"``. ``csv_path``
     replaces the shipped rows with your own CSV of the same columns."""
     if suite == "serving":
-        path = csv_path or PUBLISHED_SERVING
-        rows = validate_serving(path, engine=engine)
+        paths = (csv_path,) if csv_path else PUBLISHED_SERVING_FILES
+        rows = validate_serving(csv_path, engine=engine)
         notes: dict[str, str] = {}
     elif suite == "training":
         if engine != "tuned":
             raise InputError("--engine applies to the serving suite only (training has no engine)")
-        path = csv_path or PUBLISHED_TRAINING
-        rows, notes = validate_training(path)
+        paths = (csv_path or PUBLISHED_TRAINING,)
+        rows, notes = validate_training(paths[0])
     else:
         raise InputError(f"unknown validation suite '{suite}'; choose serving or training")
-    sources = _dated(_row_sources(path))
+    sources = _dated({k: v for path in paths for k, v in _row_sources(path).items()})
     sources |= {r.id: sources[r.id.removesuffix(COST_ROW_SUFFIX)] for r in rows
                 if r.id not in sources and r.id.removesuffix(COST_ROW_SUFFIX) in sources}
     return ValidationReport(suite, engine if suite == "serving" else None, rows, notes, sources,

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFlo
 from .catalog import load_toml, validation_message
 from .cost import OwnershipTerms, PriceBasis
 from .errors import CatalogError
+from .perf.simulate import Objective
 
 __all__ = ["ApiCandidate", "SelfHostedCandidate", "Slo", "Tokens", "Workload", "load_workload"]
 
@@ -42,11 +43,41 @@ class Tokens(BaseModel):
 
 
 class Slo(BaseModel):
-    """Latency objectives on modelled means (None = no objective)."""
+    """Latency objectives, in seconds (None = no objective). The key says the statistic: a bare
+    ``ttft_s`` is a **mean** (judged on the steady-state model), ``ttft_p95_s`` a **percentile**
+    (judged on the serving simulation at the peak rate). Metrics: ``ttft`` (time to first token),
+    ``tpot`` (time per output token), ``itl`` (gap between tokens), ``e2e`` (whole request)."""
 
     model_config = _STRICT
     ttft_s: PositiveFloat | None = None
+    ttft_p50_s: PositiveFloat | None = None
+    ttft_p90_s: PositiveFloat | None = None
+    ttft_p95_s: PositiveFloat | None = None
+    ttft_p99_s: PositiveFloat | None = None
     tpot_s: PositiveFloat | None = None
+    tpot_p50_s: PositiveFloat | None = None
+    tpot_p90_s: PositiveFloat | None = None
+    tpot_p95_s: PositiveFloat | None = None
+    tpot_p99_s: PositiveFloat | None = None
+    itl_s: PositiveFloat | None = None
+    itl_p50_s: PositiveFloat | None = None
+    itl_p90_s: PositiveFloat | None = None
+    itl_p95_s: PositiveFloat | None = None
+    itl_p99_s: PositiveFloat | None = None
+    e2e_s: PositiveFloat | None = None
+    e2e_p50_s: PositiveFloat | None = None
+    e2e_p90_s: PositiveFloat | None = None
+    e2e_p95_s: PositiveFloat | None = None
+    e2e_p99_s: PositiveFloat | None = None
+
+    def objectives(self) -> tuple[Objective, ...]:
+        """Every objective set, as (metric, statistic, limit)."""
+        out = []
+        for key, limit in self:
+            if limit is not None:
+                metric, *stat, _ = key.split("_")
+                out.append(Objective(metric, stat[0] if stat else "mean", limit))  # type: ignore[arg-type]
+        return tuple(out)
 
 
 class Candidate(BaseModel):
@@ -76,6 +107,9 @@ class SelfHostedCandidate(Candidate):
     engine: str = "tuned"
     basis: PriceBasis = PriceBasis.rent
     usd_per_gpu_hour: PositiveFloat | None = None  # overrides the catalog rent (one GPU type)
+    # Share of the workload's cached input the engine finds in its prefix cache (1 = every token
+    # the API would bill as cached). Applies on engines that cache prefixes.
+    prefix_cache_hit_rate: float = Field(1.0, ge=0, le=1)
     ownership: OwnershipTerms = OwnershipTerms()
 
 

@@ -35,7 +35,8 @@ def render(c: Comparison) -> None:
               title_justify="left")
     for name, justify in (("#", "right"), ("option", "left"), ("how", "left"), ("$/task", "right"),
                           ("$/month", "right"), ("$/1M in", "right"), ("$/1M out", "right"),
-                          ("GPUs", "right"), ("TTFT", "right"), ("TPOT", "right"), ("sources", "left")):
+                          ("GPUs", "right"), (f"TTFT {c.ttft_stat}", "right"), (f"TPOT {c.tpot_stat}", "right"),
+                          ("sources", "left")):
         t.add_column(name, justify=justify)  # type: ignore[arg-type]
     notes: dict[str, int] = {}  # provenance text -> footnote number, in order of first use
     for i, o in enumerate(c.ranked, 1):

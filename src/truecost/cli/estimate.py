@@ -9,7 +9,7 @@ from rich.table import Table
 
 from ..hardware import PrecisionName
 from ..perf.serving import Estimate, estimate as run_estimate
-from .format import gbytes, seconds
+from .format import gbytes, seconds, usd
 from .output import out_console, print_json
 
 
@@ -27,53 +27,104 @@ def estimate(
     tp: Annotated[int, typer.Option(help="Tensor-parallel GPUs in one replica.")] = 1,
     dp: Annotated[int, typer.Option(help="Attention data-parallel groups of --tp GPUs (MoE).")] = 1,
     ep: Annotated[int, typer.Option(help="Expert parallelism: 1, or all tp x dp GPUs (MoE).")] = 1,
-    concurrency: Annotated[int | None, typer.Option(help="Live sequences (closed loop).")] = None,
-    rate: Annotated[float | None, typer.Option(help="Offered requests/s (open loop).")] = None,
+    concurrency: Annotated[int | None, typer.Option(help="Live sequences (closed loop); simulated.")] = None,
+    rate: Annotated[float | None, typer.Option(help="Offered requests/s (Poisson, open loop); simulated.")] = None,
     max_throughput: Annotated[bool, typer.Option("--max-throughput", help="As many sequences as fit (default).")] = False,
     batch: Annotated[int | None, typer.Option(help="Price one step of B sequences (with --context).")] = None,
     context: Annotated[int | None, typer.Option(help="Context tokens per sequence for --batch.")] = None,
     engine: Annotated[str, typer.Option(help="Engine profile (efficiency terms) or a TOML file.")] = "tuned",
     kv_dtype: Annotated[str | None, typer.Option(help="Override the KV-cache dtype (bf16, fp8).")] = None,
+    cached_input_fraction: Annotated[float, typer.Option(help="Share of each prompt in the prefix cache.")] = 0.0,
+    requests: Annotated[int | None, typer.Option(help="Requests simulated (default 1,000; 10 per client).")] = None,
+    warmup: Annotated[int, typer.Option(help="First simulated requests left out of the percentiles.")] = 0,
+    seed: Annotated[int, typer.Option(help="Seed of the simulated arrivals.")] = 0,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
 ) -> None:
-    """Predict throughput, latency and max concurrency (roofline + KV cache + continuous batching)."""
+    """Predict throughput, latency and max concurrency (roofline + KV cache + continuous batching;
+    a serving simulation with --concurrency or --rate)."""
     if max_throughput and (concurrency or rate):
         raise typer.BadParameter("--max-throughput excludes --concurrency and --rate")
     e = run_estimate(model, gpu, precision=precision, tp=tp, isl=isl, osl=osl, concurrency=concurrency,
-                     rate=rate, batch=batch, context=context, engine=engine, kv_dtype=kv_dtype, dp=dp, ep=ep)
+                     rate=rate, batch=batch, context=context, engine=engine, kv_dtype=kv_dtype,
+                     cached_input_fraction=cached_input_fraction, requests=requests, warmup=warmup, seed=seed,
+                     dp=dp, ep=ep)
     if json_out:
         print_json(e.to_dict())
     else:
         render(e)
 
 
+def _rate(x: float | None, unit: str) -> str:
+    return "-" if x is None else f"{x:,.0f} {unit}" if x >= 100 else f"{x:,.2f} {unit}"
+
+
 def render(e: Estimate) -> None:
+    """Key/value rows (fit 80 columns: the long breakdown is a wrapped line below the table),
+    then the simulated percentiles when there is a simulation."""
     con = out_console()
-    t = Table(title=f"{e.model} on {e.layout or f'{e.gpus}x {e.gpu}'} ({e.precision}), ISL {e.isl} / OSL {e.osl}, "
-                    f"engine {e.engine}", title_justify="left")
+    shape = f"{e.concurrency:,.0f} x {e.context:,} tokens" if e.mode == "batch" else f"ISL {e.isl} / OSL {e.osl}"
+    t = Table(title=f"{e.model} on {e.layout or f'{e.gpus}x {e.gpu}'} ({e.precision}), {shape}, engine {e.engine}",
+              title_justify="left")
     t.add_column("figure")
     t.add_column("value", justify="right")
-    t.add_column("range / note")
+    t.add_column("note")
     rows = [
         ("weights", gbytes(e.weights_bytes), f"{gbytes(e.weights_bytes_per_gpu)} per GPU"),
         ("KV cache per token", f"{e.kv_bytes_per_token:,.0f} B", f"pool {gbytes(e.kv_pool_bytes_per_gpu)} per GPU"),
-        ("max concurrency", f"{e.max_concurrency:,}", ""),
-        ("operating point", f"{e.concurrency:,.1f} seqs", e.mode),
-        ("prefill", seconds(e.prefill_s), ""),
-        ("decode step", seconds(e.decode_step_s),
-         f"{seconds(e.decode_step_s_lower)} .. {seconds(e.decode_step_s_upper)}"),
-        ("TTFT", seconds(e.ttft_s), ""),
-        ("TPOT", seconds(e.tpot_s), ""),
-        ("output tokens/s", f"{e.output_tokens_per_s:,.0f}",
-         f"{e.output_tokens_per_s_lower:,.0f} .. {e.output_tokens_per_s_upper:,.0f}"),
-        ("requests/s", f"{e.requests_per_s:,.2f}", ""),
+    ]
+    if e.mode == "batch":
+        rows += [
+            ("prefill", seconds(e.prefill_s), f"{e.concurrency:,.0f} prompts"),
+            ("decode step", seconds(e.decode_step_s),
+             f"{seconds(e.decode_step_s_lower)} .. {seconds(e.decode_step_s_upper)}"),
+            ("decode tokens/s", _rate(e.output_tokens_per_s, ""), "of this step"),
+        ]
+    else:
+        rows += [
+            ("max concurrency", f"{e.max_concurrency:,}", ""),
+            ("operating point", f"{e.concurrency:,.1f} seqs", e.mode.replace("_", " ")),
+            ("prefill", seconds(e.prefill_s), "one prompt alone"),
+            ("decode step", seconds(e.decode_step_s),
+             f"{seconds(e.decode_step_s_lower)} .. {seconds(e.decode_step_s_upper)}"),
+            ("output tokens/s", f"{e.output_tokens_per_s:,.0f}",
+             f"{e.output_tokens_per_s_lower:,.0f} .. {e.output_tokens_per_s_upper:,.0f}"),
+            ("requests/s", f"{e.requests_per_s:,.2f}" if e.requests_per_s is not None else "-", ""),
+            ("TTFT", seconds(e.ttft_s), "mean, steady state"),
+            ("TPOT", seconds(e.tpot_s), "mean, steady state"),
+        ]
+    basis = "simulated" if e.simulation else "steady state"
+    rows += [
+        ("$/1M output tokens", usd(e.usd_per_mtok_output),
+         f"all-in, {basis}, rent {usd(e.usd_per_gpu_hour)}/GPU-h"),
         ("power", "-", "the GPU has no published TDP") if e.power_w is None else
-        ("power", f"{e.power_w:,.0f} W", f"{e.energy_j_per_output_token:.3g} J/output token; idle {e.idle_power_w:,.0f} W"),
-        ("binding", e.binding, ", ".join(f"{k} {seconds(v)}" for k, v in e.breakdown_s.items())),
+        ("power", f"{e.power_w:,.0f} W",
+         f"{e.energy_j_per_output_token:.3g} J/output token; idle {e.idle_power_w:,.0f} W"),
+        ("binding", e.binding, ""),
     ]
     for r in rows:
         t.add_row(*r)
     con.print(t)
+    con.print("decode step (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in e.breakdown_s.items()),
+              markup=False)
+    if e.simulation is not None:
+        _render_simulation(e)
     for n in e.notes:
-        con.print(f"note: {n}")
-    con.print(f"provenance: {e.provenance}", soft_wrap=True)
+        con.print(f"note: {n}", markup=False)
+    con.print(f"provenance: {e.provenance}", soft_wrap=True, markup=False)
+
+
+def _render_simulation(e: Estimate) -> None:
+    s = e.simulation
+    assert s is not None
+    con = out_console()
+    measured = s.requests - s.warmup
+    t = Table(title=f"simulated: {s.arrivals}, {measured:,} requests"
+                    + (f" after {s.warmup:,} warm-up" if s.warmup else "") + f", seed {s.seed}",
+              title_justify="left")
+    for name in ("metric", "mean", "p50", "p90", "p95", "p99"):
+        t.add_column(name, justify="left" if name == "metric" else "right")
+    for label, d in (("TTFT", s.ttft), ("TPOT", s.tpot), ("ITL", s.itl), ("E2E", s.e2e), ("queue", s.queue)):
+        t.add_row(label, *(seconds(getattr(d, k)) for k in ("mean", "p50", "p90", "p95", "p99")))
+    con.print(t)
+    con.print(f"simulated throughput: {s.output_tokens_per_s:,.0f} output tokens/s, {s.requests_per_s:,.2f} "
+              f"requests/s; mean batch {s.mean_running:,.1f}; preemptions {s.preemptions:,}", markup=False)

@@ -4,4 +4,7 @@
 ``roofline`` the time of one engine step (decode batch + prefill chunk), with its breakdown
 ``memory``   weights, KV cache, and how many sequences fit
 ``serving``  continuous-batching steady state: throughput, TTFT, TPOT at a concurrency or rate
+``steps``    the roofline step time tabulated for fast repeated use
+``traffic``  arrival processes (closed loop, Poisson, replay, ...) and length distributions
+``simulate`` discrete-event simulation of one replica: TTFT/TPOT/ITL/E2E percentiles, goodput
 """

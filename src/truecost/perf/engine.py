@@ -30,6 +30,7 @@ TERMS = (
     "link_efficiency", "moe_tile_tokens", "runtime_reserve_gib", "kv_memory_fraction", "kv_admission",
     "max_batch_size", "max_num_tokens", "request_overhead_s",
     "power_idle_fraction", "power_memory_fraction", "power_compute_fraction",
+    "scheduling", "prefix_caching",
 )
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -80,6 +81,13 @@ class EngineProfile(BaseModel):
     power_compute_fraction: float = Field(1.55, ge=0, le=3)
     # term -> "kind: where it comes from" (kind in SOURCE_KINDS); see term_sources().
     sources: dict[str, str] = {}
+    # Which work a step takes first (perf/simulate.py): every decode plus prefill chunks in the
+    # budget left ("decode_first": vLLM V1 chunked prefill, TensorRT-LLM in-flight batching), or
+    # pending prefills as steps of their own while decodes wait ("prefill_first": SGLang default).
+    scheduling: Literal["decode_first", "prefill_first"] = "decode_first"
+    # Prompt tokens found in the prefix cache skip prefill (vLLM V1 automatic prefix caching,
+    # TensorRT-LLM KV block reuse and SGLang RadixAttention are on by default).
+    prefix_caching: bool = False
     source: str
     retrieved: date
     calibration: str | None = None  # "fitted from runs ... on <date>" when calibrated

@@ -35,7 +35,8 @@ def test_a_user_profile_without_sources_shows_them_as_unsourced(tmp_path):
     from truecost.perf.engine import engine
 
     f = tmp_path / "mine.toml"
-    lines = [f"{k} = {v!r}" if not isinstance(v, str) else f'{k} = "{v}"'
+    lines = [f'{k} = "{v}"' if isinstance(v, str) else f"{k} = {str(v).lower()}" if isinstance(v, bool)
+             else f"{k} = {v!r}"
              for k, v in engines()["vllm"].model_dump(exclude={"key", "sources", "retrieved", "calibration",
                                                                "compute_efficiency"}).items()]
     f.write_text('["mine"]\n' + "\n".join(lines) + '\ncompute_efficiency = { bf16 = 0.6 }\nretrieved = 2026-01-01\n')

@@ -3,6 +3,7 @@
     >>> import truecost
     >>> truecost.estimate("llama-3.1-8b", "h100-sxm", precision="fp8").output_tokens_per_s  # doctest: +SKIP
     >>> truecost.compare("examples/chat-assistant.toml").ranked[0].label  # doctest: +SKIP
+    >>> truecost.run_eval(url, "my-model", "gsm8k-300", limit=50).overall.accuracy  # doctest: +SKIP
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
@@ -16,9 +17,11 @@ from .errors import (
     TruecostError as TruecostError,
     UnknownNameError as UnknownNameError,
 )
+from .eval import EvalResult as EvalResult, load_eval as load_eval, run_eval as run_eval
 from .perf.serving import Estimate as Estimate, estimate as estimate
 from .prices import Offer as Offer, offer as offer
 from .provenance import Provenance as Provenance
+from .route import RouteResult as RouteResult, simulate_route as simulate_route
 from .train import (
     TrainEstimate as TrainEstimate,
     chinchilla_tokens as chinchilla_tokens,
@@ -37,10 +40,12 @@ __all__ = [
     "DoesNotFitError",
     "EndpointError",
     "Estimate",
+    "EvalResult",
     "InputError",
     "Offer",
     "Option",
     "Provenance",
+    "RouteResult",
     "TrainEstimate",
     "TruecostError",
     "UnknownNameError",
@@ -50,10 +55,13 @@ __all__ = [
     "deployment_cost",
     "estimate",
     "implied_mfu",
+    "load_eval",
     "load_run",
     "load_workload",
     "offer",
     "run_bench",
+    "run_eval",
+    "simulate_route",
     "train_cost",
     "trend",
 ]

@@ -30,9 +30,9 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from . import bench, calibrate, compare, estimate, runs, train
+    from . import bench, calibrate, compare, estimate, eval, route, runs, train
 
-    for module in (estimate, compare, calibrate, train, bench, runs):
+    for module in (estimate, compare, calibrate, train, bench, eval, route, runs):
         module.register(app)
     _registered = True
 

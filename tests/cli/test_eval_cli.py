@@ -37,7 +37,7 @@ def test_eval_tables_json_and_runs(cli, server, suite, tmp_path):
     assert r.code == 0, r.stderr
     lines = [ln.strip() for ln in r.stdout.splitlines()]
     assert lines[0] == f"scripted at {server.base_url}/chat/completions"
-    assert lines[1] == f"suite suite: 4 questions ({suite})"
+    assert lines[1] == "suite suite: 4 questions"
     assert re.match(r"domain +correct +accuracy +95% CI +\$/task +\$/correct$", lines[3])
     # geo: 2 of 2 (Wilson 95% for 2/2: 2/(2+z^2) = 0.342 .. 1); math: 1 of 2; all: 3 of 4
     assert re.match(r"geo +2/2 +100\.0% +34\.2%-100\.0% +- +-$", lines[5])

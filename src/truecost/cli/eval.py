@@ -104,7 +104,7 @@ def render(r: EvalResult) -> None:
     """Accuracy and cost per domain, then tokens and latency per task, then how to read them."""
     con = out_console()
     con.print(f"{r.model} at {r.url}", markup=False)
-    con.print(f"suite {r.suite}: {r.overall.n} questions ({r.suite_source})", markup=False)
+    con.print(f"suite {r.suite}: {r.overall.n} questions", markup=False)
     rows = list(r.by_domain.items()) + ([("all", r.overall)] if len(r.by_domain) > 1 else [])
     t = _table(["domain", "correct", "accuracy", "95% CI", "$/task", "$/correct"])
     for name, s in rows:
@@ -119,8 +119,8 @@ def render(r: EvalResult) -> None:
                    seconds(s.e2e_s.p90))
     con.print(t2)
     o = r.overall
-    lines = [f"provenance: {r.provenance}. accuracy = correct / graded answers, with its 95% "
-             f"Wilson interval; $/correct = $/task / accuracy."]
+    lines = [f"provenance: {r.provenance}; suite: {r.suite_source}. accuracy = correct / "
+             f"graded answers, with its 95% Wilson interval; $/correct = $/task / accuracy."]
     if o.usd_per_task is None:
         lines.append("cost: not priced (give --offer, or --gpu with --gpus).")
     else:

@@ -135,9 +135,6 @@ class EvalResult:
                 "notes": list(self.notes), "provenance": str(self.provenance)}
 
 
-
-
-# -- loading and summarising -----------------------------------------------------------------
 def load_eval(run_id: str, store: str | Path | None = None) -> EvalResult:
     """A stored eval run, summarised from its answers and raw requests."""
     from ..store import Store, default_path
@@ -151,11 +148,9 @@ def load_eval(run_id: str, store: str | Path | None = None) -> EvalResult:
             raise InputError(f"run {run_id} is not an eval run (mode {run.get('mode')}); see "
                              f"truecost runs show {run_id}")
         answers = join_answers(st.answers(run_id), st.requests(run_id))
-        judges = []
-        for jr in sorted({a.judge_run for a in answers if a.judge_run}):
-            jrun = {r["run_id"]: r for r in st.runs()}.get(jr)
-            if jrun is not None:
-                judges.append((jrun, st.requests(jr)))
+        judge_ids = sorted({a.judge_run for a in answers if a.judge_run})
+        stored = {r["run_id"]: r for r in st.runs()} if judge_ids else {}
+        judges = [(stored[j], st.requests(j)) for j in judge_ids if j in stored]
     cfg = run.get("config") or {}
     notes = list(run.get("notes") or [])
     if run["status"] != "complete":

@@ -19,7 +19,7 @@ import json
 import secrets
 import time
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, fields, replace
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any, Literal
@@ -117,8 +117,7 @@ def run_eval(url: str, model: str, suite: str | Path | Suite, *, limit: int | No
     if temperature is not None:
         if not 0 <= temperature <= 2:
             raise InputError(f"--temperature must be within [0, 2], got {temperature}")
-        ep = _SamplingEndpoint(*(getattr(ep, f) for f in ("url", "model", "api", "api_key",
-                                                          "timeout_s", "ignore_eos")),
+        ep = _SamplingEndpoint(**{f.name: getattr(ep, f.name) for f in fields(ep)},
                                sampling=(("temperature", temperature),))
     if concurrency < 1:
         raise InputError(f"--concurrency must be >= 1, got {concurrency}")
@@ -173,8 +172,8 @@ def run_eval(url: str, model: str, suite: str | Path | Suite, *, limit: int | No
         if not answered and fresh:
             raise _all_failed(fresh)
         if judge_url is not None and judge_model is not None:
-            fresh = _judge(judge_url, judge_model, judge_prices, api_key, timeout_s, asked,
-                           previous + fresh, writer, run_id, progress)
+            fresh = _judge(judge_url, judge_model, judge_prices, api_key, timeout_s, concurrency,
+                           asked, previous + fresh, writer, run_id, progress)
         status = "complete"
     except BaseException as e:
         status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
@@ -297,7 +296,7 @@ def _all_failed(answers: list[Answer]) -> EndpointError:
 
 # -- the judge -------------------------------------------------------------------------------
 def _judge(url: str, model: str, prices: HourlyCost | Offer | None, api_key: str | None,
-           timeout_s: float, suite: Suite, answers: list[Answer], writer: Any,
+           timeout_s: float, concurrency: int, suite: Suite, answers: list[Answer], writer: Any,
            run_id: str | None, progress: Progress | None) -> list[Answer]:
     """Grade the ungraded judge answers with an LLM judge; returns ``answers`` with verdicts.
     The judge's requests are a run of their own (mode ``judge``), so its cost stays apart."""
@@ -331,7 +330,7 @@ def _judge(url: str, model: str, prices: HourlyCost | Offer | None, api_key: str
     status = "failed"
     try:
         with bar:
-            run_shard(ep, specs, None, DEFAULT_CONCURRENCY, time.time(),
+            run_shard(ep, specs, None, concurrency, time.time(),
                       max_requests=len(specs), on_record=on_record, on_body=on_body)
         status = "complete"
     finally:

@@ -4,6 +4,7 @@ accuracy from a profile, an eval run, or per precision; the per-token trap marke
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -13,6 +14,8 @@ from truecost.errors import InputError, UnknownNameError
 from truecost.eval.profiles import profile, profiles
 from truecost.eval.run import run_eval
 from truecost.workload import Workload
+
+from ...conftest import REPO
 
 BASE = {"name": "t", "tasks_per_day": 1000, "tokens": {"input": 300, "output": 500}}
 
@@ -115,3 +118,15 @@ def test_the_per_token_trap_is_marked(offers):
     same = Workload.model_validate({**BASE, "offers_file": offers, "api": [
         {"offer": "test/cheap-tokens"}, {"offer": "test/dear-tokens"}]})
     assert all(o.trap is None for o in compare(same).options)  # same tokens: no trap
+
+
+def test_readme_trap_lines_are_current(cli, monkeypatch):
+    monkeypatch.setenv("COLUMNS", "150")
+    readme = (REPO / "README.md").read_text()
+    block = re.search(r"<!-- trap-math:begin -->\n```text\n(.*?)\n```\n<!-- trap-math:end -->",
+                      readme, re.S)
+    assert block, "README lost its per-token trap block"
+    r = cli("compare", str(REPO / "examples" / "math-tutor-reasoning.toml"))
+    assert r.code == 0, r.stderr
+    assert [ln for ln in r.stdout.splitlines() if ln.startswith("per-token trap:")] == \
+        block.group(1).splitlines()

@@ -288,6 +288,8 @@ def _priced(o: Outcomes, usd_per_task: dict[str, float], offers: dict[str, str |
         m = models[i]
         off = spec if isinstance(spec, Offer) else find_offer(spec)
         given = next((v for k, v in tokens.items() if _match(k, models) == m.name), None)
+        if given is not None and not all(math.isfinite(t) and t >= 0 for t in given):
+            raise InputError(f"tokens per task of '{key}' must be >= 0, got {given[0]:g}:{given[1]:g}")
         if given is not None:
             per = off.request_usd(given[0], given[1])
             usd = (per,) * len(o.ids)

@@ -9,6 +9,7 @@ import csv
 import json
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from tests.evalserver import EvalServer, Reply
 from truecost.errors import InputError, UnknownNameError
@@ -149,3 +150,18 @@ def test_bad_inputs(tmp_path):
         simulate_route([ROUTELLM, g])
     with pytest.raises(InputError, match="needs its tokens per task: --tokens 'mixtral=IN:OUT'"):
         simulate_route([ROUTELLM], offers={"mixtral": "openai/gpt-4o-mini"})
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(cells=st.lists(st.lists(st.sampled_from(["True", "False", "1", "0", "", "x", "0.5", "nan",
+                                                 "-3", "1e308"]), min_size=3, max_size=3),
+                      min_size=1, max_size=8))
+def test_any_outcomes_csv_simulates_or_fails_with_one_line(tmp_path, cells):
+    f = _write(tmp_path / "h.csv", ["a", "b", "c"], cells)
+    try:
+        r = simulate_route([f])
+    except InputError as e:
+        assert "\n" not in str(e)
+        return
+    d = json.loads(json.dumps(r.to_dict(), allow_nan=False))  # strict JSON: no NaN or Infinity
+    assert 0 <= min(p["accuracy"] for p in d["points"]) <= max(p["accuracy"] for p in d["points"]) <= 1

@@ -13,7 +13,8 @@ from rich.table import Table
 from ..eval.results import EvalResult, EvalSummary
 from ..eval.run import run_eval
 from .format import seconds, usd
-from .output import err_console, out_console, print_json
+from . import output
+from .output import out_console
 from .progress import cli_progress
 
 _D = run_eval.__kwdefaults__
@@ -72,12 +73,7 @@ def eval_(
 
 def emit(result: EvalResult, json_out: bool) -> None:
     """Notes to stderr, then the result as JSON or tables on stdout (eval and runs show)."""
-    for note in result.notes:
-        err_console.print(f"note: {note}", markup=False)
-    if json_out:
-        print_json(result.to_dict())
-    else:
-        render(result)
+    output.emit(result, json_out, render)
 
 
 def _pct(x: float | None) -> str:

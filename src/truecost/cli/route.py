@@ -13,7 +13,7 @@ from ..errors import InputError
 from ..eval.graders import wilson
 from ..route import RouteResult, simulate_route
 from .format import usd
-from .output import err_console, out_console, print_json
+from .output import emit, out_console
 
 route_app = typer.Typer(help="Routing what-ifs over per-question outcomes of several models.",
                         no_args_is_help=True)
@@ -75,12 +75,7 @@ def simulate(
         offers=dict(_pairs(offer, "--offer")),
         tokens={k: _tokens(v) for k, v in _pairs(tokens, "--tokens").items()},
         cheap=cheap, strong=strong, cheap_sample=cheap_sample, score=score)
-    for note in result.notes:
-        err_console.print(f"note: {note}", markup=False)
-    if json_out:
-        print_json(result.to_dict())
-    else:
-        render(result)
+    emit(result, json_out, render)
 
 
 def _pct(x: float | None) -> str:

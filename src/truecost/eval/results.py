@@ -30,7 +30,7 @@ from ..provenance import Provenance
 from .graders import wilson
 
 __all__ = ["Answer", "EvalResult", "EvalSummary", "JudgeSummary", "join_answers", "load_eval",
-           "summarise"]
+           "read_eval", "summarise"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,6 +137,18 @@ class EvalResult:
 
 def load_eval(run_id: str, store: str | Path | None = None) -> EvalResult:
     """A stored eval run, summarised from its answers and raw requests."""
+    run, answers, judges = read_eval(run_id, store)
+    cfg = run.get("config") or {}
+    notes = list(run.get("notes") or [])
+    if run["status"] != "complete":
+        notes.append(f"run {run['status']}" + (f": {run['error']}" if run.get("error") else ""))
+    prices = _stored_pricing(cfg)
+    return summarise(run_id, run["url"], run["model"], cfg, answers, prices, judges, notes)
+
+
+def read_eval(run_id: str, store: str | Path | None = None
+              ) -> tuple[dict[str, Any], list[Answer], list[tuple[dict[str, Any], list[RequestRecord]]]]:
+    """A stored eval run's row, its answers (every attempt, in order) and its judges' runs."""
     from ..store import Store, default_path
 
     db = Path(store) if store is not None else default_path()
@@ -145,18 +157,12 @@ def load_eval(run_id: str, store: str | Path | None = None) -> EvalResult:
     with Store(db) as st:
         run = st.run(run_id)
         if run.get("mode") != "eval":
-            raise InputError(f"run {run_id} is not an eval run (mode {run.get('mode')}); see "
-                             f"truecost runs show {run_id}")
+            raise InputError(f"run {run_id} is not an eval run (mode {run.get('mode')})")
         answers = join_answers(st.answers(run_id), st.requests(run_id))
         judge_ids = sorted({a.judge_run for a in answers if a.judge_run})
         stored = {r["run_id"]: r for r in st.runs()} if judge_ids else {}
         judges = [(stored[j], st.requests(j)) for j in judge_ids if j in stored]
-    cfg = run.get("config") or {}
-    notes = list(run.get("notes") or [])
-    if run["status"] != "complete":
-        notes.append(f"run {run['status']}" + (f": {run['error']}" if run.get("error") else ""))
-    prices = _stored_pricing(cfg)
-    return summarise(run_id, run["url"], run["model"], cfg, answers, prices, judges, notes)
+    return run, answers, judges
 
 
 def _stored_pricing(cfg: dict[str, Any]) -> HourlyCost | Offer | None:

@@ -32,11 +32,11 @@ from ..bench.run import OperatingPoint, _point_row  # one stored points row, as 
 from ..bench.runner import run_shard
 from ..bench.workload import RequestSpec
 from ..cost import HourlyCost
-from ..errors import EndpointError, InputError, UnknownNameError
+from ..errors import EndpointError, InputError
 from ..prices import Offer
 from ..progress import Progress, task
 from .graders import grade, judge_prompt, judge_verdict
-from .results import Answer, EvalResult, join_answers, load_eval, summarise
+from .results import Answer, EvalResult, load_eval, read_eval, summarise
 from .suites import Question, Suite, load_suite
 
 __all__ = ["DEFAULT_CONCURRENCY", "reply_text", "run_eval"]
@@ -205,24 +205,14 @@ def _offer_config(o: Offer | None) -> dict[str, Any]:
 
 def _resume_state(run_id: str, config: dict[str, Any], path: Path | None,
                   model: str) -> tuple[list[Answer], int]:
-    from ..store import Store, default_path
-
-    db = path or default_path()
-    if not db.exists():
-        raise UnknownNameError("run", run_id, [])
-    with Store(db) as st:
-        run = st.run(run_id)
-        if run.get("mode") != "eval":
-            raise InputError(f"run {run_id} is not an eval run (mode {run.get('mode')}); only "
-                             f"eval runs can be resumed")
-        cfg = run.get("config") or {}
-        if run["model"] != model or cfg.get("suite_digest") != config["suite_digest"]:
-            raise InputError(f"run {run_id} evaluated model '{run['model']}' on suite "
-                             f"'{cfg.get('suite')}' (limit {cfg.get('limit')}); resume it with "
-                             f"the same --model, --suite and --limit")
-        answers = join_answers(st.answers(run_id), st.requests(run_id))
-        points = {r.point for r in st.requests(run_id)}
-    return answers, max(points, default=-1) + 1
+    """The stored answers of the run to resume, and the point its next attempt takes."""
+    run, answers, _ = read_eval(run_id, path)
+    cfg = run.get("config") or {}
+    if run["model"] != model or cfg.get("suite_digest") != config["suite_digest"]:
+        raise InputError(f"run {run_id} evaluated model '{run['model']}' on suite "
+                         f"'{cfg.get('suite')}' (limit {cfg.get('limit')}); resume it with "
+                         f"the same --model, --suite and --limit")
+    return answers, max((a.record.point for a in answers), default=-1) + 1
 
 
 def _ask(ep: Endpoint, todo: list[Question], point: int, concurrency: int,

@@ -177,18 +177,23 @@ def _jsonl(path: Path, name: str) -> Suite:
     problems: list[str] = []
     seen: set[str] = set()
     try:
-        f = path.open(encoding="utf-8")
+        f = path.open("rb")
     except OSError as e:
         raise CatalogError(f"{path}: cannot read: {e.strerror or e}") from None
     with f:
-        for no, line in enumerate(f, 1):
-            if not line.strip():
-                continue
+        for no, data in enumerate(f, 1):
             where = f"{path}:{no}"
             try:
+                line = data.decode("utf-8")
+            except UnicodeDecodeError:
+                problems.append(f"{where}: not UTF-8 text")
+                continue
+            if not line.strip():
+                continue
+            try:
                 raw = json.loads(line)
-            except (json.JSONDecodeError, UnicodeDecodeError) as e:
-                problems.append(f"{where}: not a JSON object ({e.msg if hasattr(e, 'msg') else e})")
+            except json.JSONDecodeError as e:
+                problems.append(f"{where}: not a JSON object ({e.msg})")
                 continue
             if not isinstance(raw, dict):
                 problems.append(f"{where}: not a JSON object")
@@ -219,6 +224,9 @@ def _gsm8k(path: Path, name: str, source: str) -> Suite:
         lines = path.read_text(encoding="utf-8").splitlines()
     except OSError as e:
         raise CatalogError(f"{path}: cannot read: {e.strerror or e}") from None
+    except UnicodeDecodeError:
+        raise CatalogError(f"{path}: not UTF-8 text; give the GSM8K test file "
+                           f"(grade_school_math/data/test.jsonl)") from None
     for row, line in enumerate(lines):
         where = f"{path}:{row + 1}"
         try:

@@ -16,6 +16,7 @@ from truecost.eval.graders import (
     reference_letter,
     wilson,
 )
+from truecost.eval.run import reply_text
 
 
 @pytest.mark.parametrize(("reply", "number"), [
@@ -102,3 +103,18 @@ def test_extract_number_never_raises_and_is_finite(text):
 def test_a_formatted_integer_is_read_back(n):
     assert extract_number(f"So the total is {n:,} dollars.") == n
     assert grade("numeric", f"#### {n:,}", str(n)).correct
+
+
+@given(st.lists(st.binary(max_size=60), max_size=5))
+def test_reply_text_never_raises(reads):
+    content, reasoning = reply_text(reads)
+    assert isinstance(content, str) and isinstance(reasoning, str)
+
+
+def test_reply_text_chat_and_completions():
+    chat = [b'data: {"choices":[{"delta":{"role":"assistant","content":""}}]}\n\n',
+            b'data: {"choices":[{"delta":{"reasoning_content":"hm"}}]}\n\ndata: {"choices":[{"de',
+            b'lta":{"content":"4"}}]}\r\n\r\ndata: {"choices":[{"delta":{"content":"2"}}]}\n\n',
+            b'data: [DONE]\n\n']
+    assert reply_text(chat) == ("42", "hm")
+    assert reply_text([b'data: {"choices":[{"text":"ok"}]}\n\ndata: not json\n\n']) == ("ok", "")

@@ -76,6 +76,15 @@ def test_compare_takes_them_from_an_eval_run(offers, tmp_path):
     assert o.provenance["tokens"] == f"measured:{r.run_id} (mean of 4 answers)"
     assert o.provenance["accuracy"] == f"measured:{r.run_id} (3/4 correct)"
     assert o.usd_per_correct_answer == pytest.approx(o.usd_per_task / 0.75)
+    # the same run as the int4 measurement of a self-hosted model: its figures replace the base's
+    hosted = Workload.model_validate({**BASE, "self_hosted": [{
+        "model": "llama-3.1-8b", "gpus": ["h100-sxm"], "precisions": ["bf16", "int4"], "max_tp": 1,
+        "accuracy": 0.9, "reasoning_tokens": 7, "by_precision": {"int4": {"eval_run": r.run_id}}}]})
+    opts = {o.label: o for o in compare(hosted).options}
+    bf16, int4 = opts["llama-3.1-8b bf16 @ h100-sxm"], opts["llama-3.1-8b int4 @ h100-sxm"]
+    assert (bf16.accuracy, bf16.tokens["reasoning"]) == (0.9, 7)
+    assert (int4.accuracy, int4.tokens["reasoning"], int4.tokens["output"]) == (0.75, 25, 2)
+    assert int4.provenance["tokens"] == f"measured:{r.run_id} (mean of 4 answers)"
     both = Workload.model_validate({**BASE, "offers_file": offers, "api": [
         {"offer": "test/cheap-tokens", "eval_run": r.run_id, "profile": "x", "label": "mine"}]})
     with pytest.raises(InputError, match="mine: give profile or eval_run, not both"):

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from truecost.errors import CatalogError, EndpointError, InputError
 from truecost.eval import suites
@@ -47,6 +48,17 @@ def test_bad_lines_are_named_and_the_others_kept(tmp_path):
     assert "not a number" in s.problems[4]
     assert "needs 'choices'" in s.problems[5]
     assert "unknown key 'colour'" in s.problems[6]
+
+
+def test_bytes_that_are_not_text_are_a_named_problem(tmp_path):
+    f = tmp_path / "mixed.jsonl"
+    f.write_bytes(b'\xff\xfe\x00garbage\n{"id": 1, "question": "q", "answer": 1, "grader": "numeric"}\n')
+    s = load_suite(f)
+    assert [q.id for q in s.questions] == ["1"] and s.problems == (f"{f}:1: not UTF-8 text",)
+    g = tmp_path / "bin.jsonl"
+    g.write_bytes(b"\xff\xfe")
+    with pytest.raises(CatalogError, match="not UTF-8 text; give the GSM8K test file"):
+        load_suite(f"gsm8k:{g}")
 
 
 def test_a_suite_of_only_bad_lines_is_an_error(tmp_path):
@@ -139,3 +151,26 @@ def test_gsm8k_download_offline(monkeypatch):
     with pytest.raises(EndpointError, match="cannot download the GSM8K test split .* use the "
                                             "shipped gsm8k-300"):
         load_suite("gsm8k")
+
+
+_JSONISH = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=True),
+                     st.text(max_size=20), st.lists(st.text(max_size=5), max_size=3))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=st.lists(st.one_of(
+    st.binary(max_size=40),
+    st.dictionaries(st.sampled_from(["id", "question", "answer", "grader", "domain", "choices",
+                                     "tolerance", "extra"]), _JSONISH, max_size=8).map(
+        lambda d: json.dumps(d).encode())), max_size=6))
+def test_any_file_loads_or_fails_with_one_line(tmp_path, lines):
+    f = tmp_path / "h.jsonl"
+    f.write_bytes(b"\n".join(line.replace(b"\n", b" ") for line in lines))
+    try:
+        s = load_suite(f)
+    except CatalogError as e:
+        assert "\n" not in str(e)
+        return
+    assert all("\n" not in p for p in s.problems)
+    for q in s.questions:
+        assert q.prompt and q.grader in ("numeric", "choice", "exact", "regex", "judge")

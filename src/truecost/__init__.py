@@ -6,6 +6,7 @@
     >>> from truecost.perf.traffic import Poisson, Fixed
     >>> dep = truecost.make_deployment("llama-3.1-8b", "h100-sxm", "fp8")  # doctest: +SKIP
     >>> truecost.simulate(dep, Poisson(10), Fixed(1000, 200)).ttft.p95  # doctest: +SKIP
+    >>> truecost.run_eval(url, "my-model", "gsm8k-300", limit=50).overall.accuracy  # doctest: +SKIP
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
@@ -24,7 +25,9 @@ from .perf.engine import engines as engines
 from .perf.serving import Estimate as Estimate, estimate as estimate, make_deployment as make_deployment
 from .perf.simulate import Simulation as Simulation, simulate as simulate
 from .prices import Offer as Offer, offer as offer, offers as offers
+from .eval import EvalResult as EvalResult, load_eval as load_eval, run_eval as run_eval
 from .provenance import Provenance as Provenance
+from .route import RouteResult as RouteResult, simulate_route as simulate_route
 from .train import (
     TrainEstimate as TrainEstimate,
     chinchilla_tokens as chinchilla_tokens,
@@ -49,10 +52,12 @@ __all__ = [
     "DoesNotFitError",
     "EndpointError",
     "Estimate",
+    "EvalResult",
     "InputError",
     "Offer",
     "Option",
     "Provenance",
+    "RouteResult",
     "Simulation",
     "TrainEstimate",
     "TruecostError",
@@ -66,6 +71,7 @@ __all__ = [
     "estimate",
     "gpus",
     "implied_mfu",
+    "load_eval",
     "load_run",
     "load_workload",
     "make_deployment",
@@ -74,7 +80,9 @@ __all__ = [
     "offer",
     "offers",
     "run_bench",
+    "run_eval",
     "simulate",
+    "simulate_route",
     "train_cost",
     "trend",
     "validate",

@@ -36,6 +36,7 @@ from .perf.serving import OperatingPoint, estimate, make_deployment, operating_p
 from .perf.simulate import Objective, Simulation, Stat, simulate
 from .perf.traffic import Fixed, Poisson
 from .prices import Offer, load_offers, offer
+from .eval.profiles import resolve_candidates
 from .workload import ApiCandidate, SelfHostedCandidate, Tokens, Workload, load_workload
 
 __all__ = ["Comparison", "Option", "compare"]
@@ -76,6 +77,9 @@ class Option:
     gpus_per_replica: int | None = None
     capacity_requests_per_s: float | None = None
     usd_per_replica_hour: float | None = None
+    # Set when this option is cheaper per token than another yet dearer per task: the trap of
+    # comparing price per token when models spend different numbers of tokens on a task.
+    trap: str | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +109,7 @@ def compare(workload: Workload | Path | str) -> Comparison:
         >>> c.ranked[0].label, c.ranked[0].usd_per_task  # doctest: +SKIP
     """
     w = workload if isinstance(workload, Workload) else load_workload(workload)
+    w = resolve_candidates(w)  # token profiles, eval runs, per-precision accuracy
     extra = load_offers(w.offers_file) if w.offers_file else {}
     tasks_month = w.tasks_per_day * DAYS_PER_MONTH
     options = [_api_option(w, c, extra, tasks_month) for c in w.api]
@@ -112,6 +117,7 @@ def compare(workload: Workload | Path | str) -> Comparison:
         options.extend(_self_hosted_options(w, c, tasks_month))
     options = [_apply_quality_bar(w, o) for o in options]
     options.sort(key=lambda o: (o.excluded is not None, o.usd_per_task))
+    options = _mark_traps(options)
     tails = tuple(o for o in w.slo.objectives() if o.stat != "mean")
     assumptions = [
         f"traffic: {w.tasks_per_day:,.0f} tasks/day x {w.requests_per_task:g} requests, "
@@ -170,7 +176,8 @@ def _api_option(w: Workload, c: ApiCandidate, extra: dict[str, Offer], tasks_mon
     per_req = o.request_usd(t.input, t.output, cached_input_tokens=t.cached_input,
                             reasoning_tokens=t.reasoning, batch=c.batch)
     per_task = per_req * w.requests_per_task
-    tok_src = "input: workload" + (", per-model token override" if c.output_tokens or c.reasoning_tokens else "")
+    tok_src = c.tokens_source or ("input: workload" + (", per-model token override"
+                                                       if c.output_tokens or c.reasoning_tokens else ""))
     return Option(
         label=c.label or o.key, kind="api", how="API" + (" batch" if c.batch else ""),
         usd_per_request=per_req, usd_per_task=per_task, usd_per_month=per_task * tasks_month,
@@ -389,6 +396,7 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
         replicas=s.replicas, gpus_per_replica=s.gpus_per_replica, capacity_requests_per_s=s.capacity_rps,
         usd_per_replica_hour=s.usd_per_hour / s.replicas,
         provenance={"price": s.price_provenance, "perf": perf,
+                    **({"tokens": c.tokens_source} if c.tokens_source else {}),
                     **({"accuracy": c.accuracy_source or "input: workload"} if c.accuracy is not None else {})},
     )
 
@@ -398,6 +406,36 @@ def _stat(tails: tuple[Objective, ...], metric: str) -> Stat:
     else p95."""
     stats = [o.stat for o in tails if o.metric == metric]
     return max(stats, key=lambda s: float(s[1:])) if stats else "p95"
+
+
+def _mark_traps(options: list[Option]) -> list[Option]:
+    """Mark each ranked option that is cheaper per token (input and output) than another
+    ranked option, yet dearer per task; the note names the cheapest such other option."""
+    ranked = [o for o in options if o.excluded is None]
+    out = []
+    for a in options:
+        b = next((b for b in ranked if a.excluded is None and b is not a
+                  and b.usd_per_task < a.usd_per_task
+                  and None not in (a.usd_per_mtok_output, b.usd_per_mtok_output,
+                                   a.usd_per_mtok_input, b.usd_per_mtok_input)
+                  and a.usd_per_mtok_output < b.usd_per_mtok_output  # type: ignore[operator]
+                  and a.usd_per_mtok_input <= b.usd_per_mtok_input), None)  # type: ignore[operator]
+        if b is None:
+            out.append(a)
+            continue
+        gen_a = a.tokens["output"] + a.tokens["reasoning"]
+        gen_b = b.tokens["output"] + b.tokens["reasoning"]
+        why = (f"; it generates {gen_a / gen_b:.1f}x the tokens per task ({gen_a:,.0f} vs "
+               f"{gen_b:,.0f})" if gen_b and abs(gen_a - gen_b) > 0.5 else "")
+        out.append(_replace(a, trap=(
+            f"cheaper per token than {b.label} ({_money(a.usd_per_mtok_output)} vs "
+            f"{_money(b.usd_per_mtok_output)} per 1M output) but "
+            f"{a.usd_per_task / b.usd_per_task:.2g}x dearer per task{why}")))
+    return out
+
+
+def _money(x: float | None) -> str:
+    return "-" if x is None else f"${x:,.2f}" if x >= 0.1 else f"${x:.3g}"
 
 
 def _excluded_self_hosted(label: str, gpu: str, t: Tokens, why: str) -> Option:

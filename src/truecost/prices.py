@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime, time
 from functools import cache
 from importlib.metadata import version
 from pathlib import Path
@@ -67,7 +67,8 @@ class Offer:
                           output_tokens=round(billed_out))
             ctx = {"processing": "batch"} if batch else None
             try:
-                calc = calc_price(usage, self.model, provider_id=self.provider, price_context=ctx)
+                calc = calc_price(usage, self.model, provider_id=self.provider, price_context=ctx,
+                                  genai_request_timestamp=price_time())
             except LookupError as e:  # pragma: no cover - offers are resolved before pricing
                 raise UnknownNameError("offer", self.key, []) from e
             return float(calc.total_price)
@@ -111,6 +112,14 @@ def load_offers(path: Path | str) -> dict[str, Offer]:
     return out
 
 
+def price_time() -> datetime:
+    """The moment list prices are read at: 12:00 UTC today. genai-prices carries prices that
+    depend on the time of day (DeepSeek's off-peak discount, 16:30-00:30 UTC) and on the date (a
+    new price from a start date); pricing at a fixed hour of the day keeps a comparison from
+    changing with the hour it is run, at the provider's standard (peak) rate."""
+    return datetime.combine(datetime.now(UTC).date(), time(12), tzinfo=UTC)
+
+
 def _base(price: object) -> float | None:
     """The base (first-tier) price of a genai-prices field, as a float."""
     if price is None:
@@ -138,7 +147,7 @@ def _genai_offer(provider_id: str, model_ref: str) -> Offer | None:
 
 def _offer_from(provider: object, info: object) -> Offer | None:
     """The offer of one genai-prices provider/model entry; None when it has no token prices."""
-    prices = info.prices if not isinstance(info.prices, list) else info.prices[-1].prices
+    prices = info.get_prices(price_time())
     p_in, p_out = _base(getattr(prices, "input_mtok", None)), _base(getattr(prices, "output_mtok", None))
     if p_in is None or p_out is None:
         return None

@@ -13,7 +13,8 @@ event loop (measured: 5-20 ms stalls from a writer thread).
 
 Tables: ``runs`` (one row per ``truecost bench``), ``points`` (one per operating point: load,
 measured throughput, ISL/OSL, GPU — what calibration needs — plus the summary, cost and energy as
-JSON), ``requests`` (``RequestRecord`` fields), ``energy_samples``. ``export`` writes a run to
+JSON), ``requests`` (``RequestRecord`` fields), ``energy_samples``, ``eval_answers`` (one graded
+answer per request of a ``truecost eval`` run). ``export`` writes a run to
 JSON, CSV or Parquet. API keys are never given to the store.
 """
 
@@ -39,7 +40,7 @@ import duckdb
 from .errors import InputError, TruecostError, UnknownNameError
 from .paths import store_path
 
-__all__ = ["FLUSH_S", "REQUEST_COLUMNS", "SCHEMA_VERSION", "Store", "Writer", "default_path"]
+__all__ = ["ANSWER_COLUMNS", "FLUSH_S", "REQUEST_COLUMNS", "SCHEMA_VERSION", "Store", "Writer", "default_path"]
 
 SCHEMA_VERSION = 1
 FLUSH_S = 0.2  # the writer commits buffered requests at least this often
@@ -66,6 +67,15 @@ POINT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("ttft_p50", "DOUBLE"), ("itl_p50", "DOUBLE"), ("tpot_p50", "DOUBLE"), ("e2e_p50", "DOUBLE"),
     ("summary", "JSON"), ("cost", "JSON"), ("energy", "JSON"))
 
+# One graded answer of an eval run per request (``truecost eval``); tokens, latency and the
+# error kind stay in the request's row of ``requests`` (same run_id, point, index).
+ANSWER_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("run_id", "VARCHAR"), ("point", "INTEGER"), ("index", "INTEGER"),
+    ("question_id", "VARCHAR"), ("domain", "VARCHAR"), ("grader", "VARCHAR"),
+    ("reference", "VARCHAR"), ("status", "VARCHAR"), ("answer", "VARCHAR"),
+    ("extracted", "VARCHAR"), ("correct", "BOOLEAN"), ("token_source", "VARCHAR"),
+    ("judge_run", "VARCHAR"))
+
 RUN_COLUMNS: tuple[tuple[str, str], ...] = (
     ("run_id", "VARCHAR PRIMARY KEY"), ("started_at", "DOUBLE"), ("finished_at", "DOUBLE"),
     ("status", "VARCHAR"), ("error", "VARCHAR"), ("url", "VARCHAR"), ("model", "VARCHAR"),
@@ -88,6 +98,7 @@ _SCHEMA = (
     _ddl("requests", (("run_id", "VARCHAR"), *REQUEST_COLUMNS)),
     _ddl("energy_samples", (("run_id", "VARCHAR"), ("t", "DOUBLE"), ("gpu", "INTEGER"),
                             ("energy_mj", "BIGINT"))),
+    _ddl("eval_answers", ANSWER_COLUMNS, ', PRIMARY KEY (run_id, point, "index")'),
 )
 
 
@@ -144,6 +155,25 @@ class Store:
                          "notes = coalesce(?, notes) WHERE run_id = ?",
                          [status, error, time.time(), json.dumps(list(notes)) if notes is not None
                           else None, run_id])
+
+    def reopen_run(self, run_id: str) -> None:
+        """Mark a stored run running again (``truecost eval --resume``)."""
+        self.con.execute("UPDATE runs SET status = 'running', error = NULL, finished_at = NULL "
+                         "WHERE run_id = ?", [run_id])
+
+    def add_answers(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert or replace graded answers (``ANSWER_COLUMNS``; a judge's verdict replaces the
+        ungraded row of the same request)."""
+        for r in rows:
+            self.con.execute('DELETE FROM eval_answers WHERE run_id = ? AND point = ? AND '
+                             '"index" = ?', [r["run_id"], r["point"], r["index"]])
+        self._insert("eval_answers", ANSWER_COLUMNS, list(rows))
+
+    def answers(self, run_id: str) -> list[dict[str, Any]]:
+        """An eval run's graded answers in (point, index) order."""
+        cur = self.con.execute('SELECT * FROM eval_answers WHERE run_id = ? ORDER BY point, '
+                               '"index"', [run_id])
+        return [dict(zip([d[0] for d in cur.description], row)) for row in cur.fetchall()]
 
     def add_requests(self, run_id: str, rows: Sequence[tuple]) -> None:
         """Insert request rows (``RequestRecord.to_row()``) in one statement. Scalars travel as
@@ -220,6 +250,9 @@ class Store:
             names = [d[0] for d in cur.description]  # (a later execute would reset the cursor)
             doc = {"run": run, "points": points,
                    "requests": [dict(zip(names, row)) for row in cur.fetchall()]}
+            answers = self.answers(run_id)
+            if answers:  # an eval run: its graded answers too
+                doc["answers"] = answers
             path.write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
         elif fmt in ("csv", "parquet"):
             lit = "'" + run_id.replace("'", "''") + "'"
@@ -369,6 +402,11 @@ def _serve(path: str) -> int:
             store.add_point(msg[1])
         elif kind == "samples":
             store.add_samples(msg[1], msg[2])
+        elif kind == "answers":
+            store.add_answers(msg[1])
+        elif kind == "reopen":
+            store.reopen_run(msg[1])
+            open_runs.add(msg[1])
         elif kind == "finish":
             store.finish_run(*msg[1:])
             open_runs.discard(msg[1])

@@ -18,7 +18,8 @@ from .cost import OwnershipTerms, PriceBasis
 from .errors import CatalogError
 from .perf.simulate import Objective
 
-__all__ = ["ApiCandidate", "SelfHostedCandidate", "Slo", "Tokens", "Workload", "load_workload"]
+__all__ = ["ApiCandidate", "SelfHostedCandidate", "Slo", "TokenFigures", "Tokens", "Workload",
+           "load_workload"]
 
 _STRICT = ConfigDict(frozen=True, extra="forbid")
 
@@ -80,13 +81,23 @@ class Slo(BaseModel):
         return tuple(out)
 
 
-class Candidate(BaseModel):
+class TokenFigures(BaseModel):
+    """A candidate's own tokens per request and accuracy: stated, or taken from a published
+    token profile (``profile = "token-economy/<model>/math"``) or a stored eval run
+    (``eval_run = "RUN_ID"``); ``truecost.eval.profiles.resolve_candidates`` fills them in."""
+
     model_config = _STRICT
     output_tokens: NonNegativeFloat | None = None  # per-model override of tokens.output
     reasoning_tokens: NonNegativeFloat | None = None  # per-model override of tokens.reasoning
     accuracy: float | None = Field(None, ge=0, le=1)
     accuracy_source: str | None = None
+    profile: str | None = None
+    eval_run: str | None = None
+
+
+class Candidate(TokenFigures):
     label: str | None = None
+    tokens_source: str | None = None  # where output/reasoning tokens came from
 
     def tokens(self, base: Tokens) -> Tokens:
         update = {k: v for k, v in (("output", self.output_tokens), ("reasoning", self.reasoning_tokens))
@@ -111,6 +122,9 @@ class SelfHostedCandidate(Candidate):
     # the API would bill as cached). Applies on engines that cache prefixes.
     prefix_cache_hit_rate: float = Field(1.0, ge=0, le=1)
     ownership: OwnershipTerms = OwnershipTerms()
+    # Per precision ("int4" = {accuracy = 0.93, accuracy_source = "..."} or {eval_run = "..."}):
+    # the candidate is then compared once per precision, each with its own accuracy.
+    by_precision: dict[str, TokenFigures] = {}
 
 
 class Workload(BaseModel):

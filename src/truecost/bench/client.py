@@ -24,6 +24,7 @@ import json
 import os
 import re
 import socket
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import accumulate
 from time import perf_counter
@@ -317,8 +318,11 @@ STALE_CONNECTION_RETRIES = 3
 
 async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, str], body: bytes,
                clock: Clock, *, point: int, index: int, intended: float | None,
-               spec: RequestSpec) -> RequestRecord:
-    """Send one request and return its record (errors are records too, never exceptions)."""
+               spec: RequestSpec,
+               on_body: Callable[[int, list[bytes]], None] | None = None) -> RequestRecord:
+    """Send one request and return its record (errors are records too, never exceptions).
+    ``on_body(index, reads)`` receives the raw bytes of the reply after it ended (``eval``
+    decodes the answer text from them; ``bench`` passes None and keeps nothing)."""
     times: list[float] = []
     reads: list[bytes] = []
     status: int | None = None
@@ -357,6 +361,8 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
             kind, message = "client_error", ep.scrub(f"{type(e).__name__}: {e}")
         break
     t_end = perf_counter()
+    if on_body is not None:
+        on_body(index, reads)
     p = parse_stream(times, reads) if times else ParsedStream()
     if kind is None:
         if p.malformed is not None:

@@ -72,7 +72,8 @@ def run_shard(endpoint: Endpoint, requests: Sequence[RequestSpec],
               point: int = 0, index_start: int = 0, index_step: int = 1,
               duration_s: float | None = None, max_requests: int | None = None,
               max_error_rate: float | None = None, max_connections: int = MAX_CONNECTIONS,
-              on_record: Callable[[RequestRecord], None] | None = None) -> ShardOutcome:
+              on_record: Callable[[RequestRecord], None] | None = None,
+              on_body: Callable[[int, list[bytes]], None] | None = None) -> ShardOutcome:
     """``execute_shard`` with the stop reason.
 
     - ``index_start``/``index_step``: record k gets index ``index_start + k * index_step``, so
@@ -83,6 +84,8 @@ def run_shard(endpoint: Endpoint, requests: Sequence[RequestSpec],
     - ``max_error_rate``: stop sending when errors / completed exceeds it (after 10 requests).
     - ``max_connections``: open loop's cap on requests in flight.
     - ``on_record``: called in the event loop with each completed record; keep it cheap.
+    - ``on_body``: called with (index, raw reply bytes) just before that request's record
+      (``eval`` reads the answer text; None keeps the bench hot path free of it).
     """
     if not requests:
         raise InputError("no requests to send")
@@ -92,7 +95,7 @@ def run_shard(endpoint: Endpoint, requests: Sequence[RequestSpec],
         raise InputError(f"max connections must be >= 1, got {max_connections}")
     coro = _Shard(endpoint, requests, send_offsets, concurrency, t0_wall, point, index_start,
                   index_step, duration_s, max_requests, max_error_rate, max_connections,
-                  on_record).run()
+                  on_record, on_body).run()
     try:
         asyncio.get_running_loop()
     except RuntimeError:
@@ -117,6 +120,7 @@ class _Shard:
     max_error_rate: float | None
     max_connections: int
     on_record: Callable[[RequestRecord], None] | None
+    on_body: Callable[[int, list[bytes]], None] | None = None
     records: list[RequestRecord] = field(default_factory=list)
     errors: int = 0
     stop: str | None = None
@@ -173,7 +177,7 @@ class _Shard:
         async with self.slots:  # closed loop: never waits (one per worker)
             rec = await send(self.session, self.ep, self.headers, self.bodies[j], self.clock,
                              point=self.point, index=self.index_start + k * self.index_step,
-                             intended=intended, spec=self.specs[j])
+                             intended=intended, spec=self.specs[j], on_body=self.on_body)
         self._done(rec)
 
     async def _closed(self) -> None:

@@ -16,7 +16,7 @@ from ..bench import BenchResult, run_bench
 from ..bench.run import DEFAULT_REQUESTS, SWEEP_PROBE_CONCURRENCY
 from ..errors import InputError
 from .format import seconds, usd
-from .output import err_console, out_console, print_json
+from .output import emit, err_console, out_console
 
 _D = run_bench.__kwdefaults__  # the API owns the defaults; help only quotes them
 
@@ -196,9 +196,4 @@ def render(result: BenchResult) -> None:
 
 def emit_result(result: BenchResult, json_out: bool) -> None:
     """Notes to stderr, then the result as JSON or tables on stdout (bench and runs show)."""
-    for note in result.notes:
-        err_console.print(f"note: {note}", markup=False)
-    if json_out:
-        print_json(result.to_dict())
-    else:
-        render(result)
+    emit(result, json_out, render)

@@ -45,6 +45,9 @@ def render(c: Comparison) -> None:
                   usd(o.usd_per_mtok_output), str(o.gpus or "-"), seconds(o.ttft_s), seconds(o.tpot_s),
                   " ".join(refs))
     con.print(t)
+    for o in c.ranked:
+        if o.trap:
+            con.print(f"per-token trap: {o.label} is {o.trap}", soft_wrap=True, markup=False)
     for o in c.options:
         if o.excluded:
             con.print(f"excluded: {o.label}: {o.excluded}", soft_wrap=True, markup=False)

@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import asdict, is_dataclass
 from enum import Enum
 from typing import Any
 
 from rich.console import Console
 
-__all__ = ["err_console", "out_console", "print_json"]
+__all__ = ["emit", "err_console", "out_console", "print_json"]
 
 err_console = Console(stderr=True, highlight=False, soft_wrap=True)
 
@@ -45,3 +46,14 @@ def _plain(o: Any) -> Any:
 def print_json(obj: Any) -> None:
     """Stable, machine-readable JSON on stdout (infinities become null)."""
     print(json.dumps(_plain(obj), indent=2, sort_keys=False, default=str))
+
+
+def emit(result: Any, json_out: bool, render: Callable[[Any], None]) -> None:
+    """A result's ``notes`` to stderr, then the result on stdout: its ``to_dict()`` as JSON, or
+    ``render(result)``."""
+    for note in result.notes:
+        err_console.print(f"note: {note}", markup=False)
+    if json_out:
+        print_json(result.to_dict())
+    else:
+        render(result)

@@ -54,6 +54,11 @@ def list_(json_out: JsonOpt = False) -> None:
 def show(run_id: Annotated[str, typer.Argument(help="Run id (see truecost runs list).")],
          json_out: JsonOpt = False) -> None:
     """A run's metrics per operating point, recomputed from its stored requests."""
+    if any(r["run_id"] == run_id and r["mode"] == "eval" for r in list_runs()):
+        from ..eval.results import load_eval
+        from .eval import emit
+
+        return emit(load_eval(run_id), json_out)  # an eval run: its accuracy and $ per answer
     emit_result(load_run(run_id), json_out)
 
 

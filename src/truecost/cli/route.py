@@ -1,0 +1,124 @@
+"""`truecost route simulate OUTCOMES...`: what a mix of models would score and cost. A thin
+client of ``truecost.simulate_route``; the table (or ``--json``) on stdout, notes on stderr."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich import box
+from rich.table import Table
+
+from ..errors import InputError
+from ..eval.graders import wilson
+from ..route import RouteResult, simulate_route
+from .format import usd
+from .output import emit, out_console
+
+route_app = typer.Typer(help="Routing what-ifs over per-question outcomes of several models.",
+                        no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    if not any(g.name == "route" for g in app.registered_groups):  # main() may run again
+        app.add_typer(route_app, name="route")
+
+
+def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+    out = {}
+    for v in values or []:
+        key, sep, value = v.rpartition("=")
+        if not sep or not key or not value:
+            raise InputError(f"{what} takes MODEL=VALUE, got '{v}'")
+        out[key] = value
+    return out
+
+
+def _number(text: str, what: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise InputError(f"{what} needs a number, got '{text}'") from None
+
+
+def _tokens(text: str) -> tuple[float, float]:
+    i, sep, o = text.partition(":")
+    if not sep:
+        raise InputError(f"--tokens takes MODEL=IN:OUT (tokens per task), got '{text}'")
+    return _number(i, "--tokens"), _number(o, "--tokens")
+
+
+@route_app.command("simulate")
+def simulate(
+    outcomes: Annotated[list[str], typer.Argument(help="Eval run ids and/or CSV files (one "
+                                                  "True/False column per model).")],
+    usd_per_task: Annotated[list[str] | None, typer.Option(
+        "--usd-per-task", help="A model's $ per task: MODEL=0.002 (repeat per model).")] = None,
+    offer: Annotated[list[str] | None, typer.Option(
+        help="Price a model's tokens with an API offer: MODEL=PROVIDER/MODEL.")] = None,
+    tokens: Annotated[list[str] | None, typer.Option(
+        help="Tokens per task for --offer on a CSV: MODEL=IN:OUT.")] = None,
+    cheap: Annotated[str | None, typer.Option(help="The cheap model (default: lowest "
+                                              "$/task).")] = None,
+    strong: Annotated[str | None, typer.Option(help="The strong model (default: most "
+                                               "accurate).")] = None,
+    cheap_sample: Annotated[str | None, typer.Option(help="A second eval run of the cheap "
+                                                     "model: cascade when they disagree.")] = None,
+    score: Annotated[str | None, typer.Option(help="CSV score column: cascade when below a "
+                                              "threshold (swept).")] = None,
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout.")] = False,
+) -> None:
+    """Each model alone, random mixes, cascades and the oracle, with RouteLLM's measures."""
+    result = simulate_route(
+        outcomes, usd_per_task={k: _number(v, "--usd-per-task") for k, v in
+                                _pairs(usd_per_task, "--usd-per-task").items()},
+        offers=dict(_pairs(offer, "--offer")),
+        tokens={k: _tokens(v) for k, v in _pairs(tokens, "--tokens").items()},
+        cheap=cheap, strong=strong, cheap_sample=cheap_sample, score=score)
+    emit(result, json_out, render)
+
+
+def _pct(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1%}"
+
+
+def render(r: RouteResult) -> None:
+    con = out_console()
+    con.print(f"routing over {r.questions:,} questions answered by every model:", markup=False)
+    for m in r.models:
+        role = "cheap" if m.name == r.cheap else "strong" if m.name == r.strong else "other"
+        lo, hi = wilson(sum(m.correct), len(m.correct)) or (0.0, 0.0)
+        cost = f", {usd(m.usd_per_task)}/task" if m.usd_per_task is not None else ""
+        con.print(f"  {role + ':':7} {m.name}", markup=False)
+        con.print(f"          {m.accuracy:.1%} correct (95% CI {lo:.1%}-{hi:.1%}){cost}",
+                  markup=False)
+
+    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    for c in ("policy", "strong calls", "accuracy", "$/task", "$/correct"):
+        t.add_column(c, justify="left" if c == "policy" else "right", overflow="fold")
+    for p in r.points:
+        label = p.label
+        if p.policy == "alone":
+            name = label.removesuffix(" alone")
+            label = ("cheap alone" if name == r.cheap else "strong alone" if name == r.strong
+                     else label)
+        t.add_row(label, _pct(p.strong_share), _pct(p.accuracy), usd(p.usd_per_task),
+                  usd(p.usd_per_correct))
+    con.print(t)
+    t2 = Table(title="RouteLLM's measures (Ong et al. 2024)",
+               title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
+    for c in ("curve", "APGR", "CPT(50%)", "CPT(80%)", "$ saved at strong-1pt"):
+        t2.add_column(c, justify="left" if c == "curve" else "right", overflow="fold")
+    for c in r.curves:
+        t2.add_row(c.policy, "-" if c.apgr is None else f"{c.apgr:.3f}", _pct(c.cpt50),
+                   _pct(c.cpt80), _pct(c.usd_saved_within_1pt))
+    con.print(t2)
+    con.print("random: the expected accuracy and $ of sending that share of questions to the "
+              "strong model at random. cascade: the cheap model answers all, the strong one "
+              "those the signal flags (both paid). oracle: the cheapest correct model per "
+              "question, a bound. $ saved at strong-1pt: share of the strong model's $/task "
+              "saved by the curve's cheapest point within 1 accuracy point of it.",
+              markup=False)
+    for m in r.models:
+        price = f"; price {m.price}" if m.price else ""
+        con.print(f"{m.name}: outcomes {m.source}{price}.", markup=False)

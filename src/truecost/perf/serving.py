@@ -20,8 +20,9 @@ from typing import Any, Literal
 
 from .. import catalog
 from ..arch import ModelArch
-from ..errors import InputError
-from ..hardware import GPU, Precision, PrecisionName
+from ..checks import choice, finite_numbers
+from ..errors import DoesNotFitError, InputError
+from ..hardware import BYTES_PER_ELEM, GPU, Precision, PrecisionName
 from ..provenance import Provenance
 from .deployment import Deployment
 from .engine import EngineProfile, engine as find_engine
@@ -151,17 +152,32 @@ def _provenance(dep: Deployment) -> Provenance:
                       f"gpu {dep.gpu.source}@{dep.gpu.retrieved}; model {dep.model.source}@{dep.model.retrieved}")
 
 
+def _check_batch_fits(dep: Deployment, plan: MemoryPlan, batch: int, context: int) -> None:
+    """``batch`` sequences of ``context`` tokens must fit the model's context and the KV pool."""
+    if context > dep.model.max_context:
+        raise InputError(f"--context {context:,} exceeds {dep.model.key}'s context of "
+                         f"{dep.model.max_context:,} tokens")
+    need = batch * dep.kv_bytes_per_gpu(context)
+    if need > plan.kv_pool_bytes:
+        fit = int(plan.kv_pool_bytes // dep.kv_bytes_per_gpu(context))
+        raise DoesNotFitError(f"{batch:,} sequences of {context:,} tokens do not fit on {dep.tp}x "
+                              f"{dep.gpu.key}: their KV cache needs {need / 1e9:,.1f} GB per GPU, "
+                              f"the KV pool has {plan.kv_pool_bytes / 1e9:,.1f} GB "
+                              f"({fit:,} such sequences fit); lower --batch or --context")
+
+
 def make_deployment(model: str | ModelArch, gpu: str | GPU, precision: PrecisionName | str = "bf16",
                     tp: int = 1, engine: str | EngineProfile = "tuned", kv_dtype: str | None = None) -> Deployment:
     g = catalog.gpu(gpu)
-    try:
-        prec = Precision.named(precision, g, kv=kv_dtype)
-    except ValueError:
-        raise InputError(f"unknown precision '{precision}'; choose one of "
-                         f"{', '.join(p.value for p in PrecisionName)}") from None
+    precision = choice(precision, [p.value for p in PrecisionName], "precision")
+    if kv_dtype is not None:
+        kv_dtype = choice(kv_dtype, [d for d in BYTES_PER_ELEM if d not in ("tf32", "mxfp4")],
+                          "KV-cache dtype")
+    prec = Precision.named(precision, g, kv=kv_dtype)
     return Deployment(catalog.model(model), g, prec, tp, find_engine(engine))
 
 
+@finite_numbers()
 def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName | str = "bf16", tp: int = 1,
              isl: int = 1000, osl: int = 1000, concurrency: int | None = None, rate: float | None = None,
              batch: int | None = None, context: int | None = None, engine: str | EngineProfile = "tuned",
@@ -218,6 +234,7 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
         mode = "batch"
         if batch < 1 or context < 1:
             raise InputError("--batch and --context must be at least 1")
+        _check_batch_fits(dep, plan, batch, context)
         step = step_time(dep, batch, context)
         prefill = step_time(dep, 0, 0, batch * context, batch * causal_pairs(context), batch)
 

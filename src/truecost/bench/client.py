@@ -51,7 +51,8 @@ from .record import RequestRecord
 from .workload import RequestSpec
 
 __all__ = ["API_KEY_ENV", "CONNECT_TIMEOUT_S", "DEFAULT_MAX_RESPONSE_BYTES", "FATAL_KINDS",
-           "Clock", "Endpoint", "ParsedStream", "fatal", "parse_stream", "send"]
+           "Clock", "Endpoint", "ParsedStream", "connect_timeouts", "fatal", "parse_stream",
+           "retry_after_s", "send"]
 
 # Errors that every further request would repeat: the run stops at the first one.
 FATAL_KINDS = frozenset({"connect", "tls", "http_401", "http_403", "http_404", "not_streaming",
@@ -389,12 +390,12 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
     kind = message = None
     stale = throttled = 0
     deadline = perf_counter() + ep.timeout_s
-    timeout = None  # the session's (ep.timeout_s) for the first attempt
+    timeout: dict[str, Any] = {}  # the session's (ep.timeout_s) for the first attempt
     while True:
         t_send = perf_counter()
         wait = None
         try:
-            async with session.post(ep.url, data=body, headers=headers, timeout=timeout) as resp:
+            async with session.post(ep.url, data=body, headers=headers, **timeout) as resp:
                 status = resp.status
                 if status != 200:
                     text = await resp.content.read(ERROR_BODY_BYTES)
@@ -447,8 +448,7 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
         throttled += 1  # the server asked to come back later: wait, then resend
         await asyncio.sleep(wait)
         kind = message = None
-        timeout = aiohttp.ClientTimeout(total=max(deadline - perf_counter(), 1e-3),
-                                        connect=min(CONNECT_TIMEOUT_S, ep.timeout_s))
+        timeout = {"timeout": connect_timeouts(max(deadline - perf_counter(), 1e-3))}
     t_end = perf_counter()
     p = parse_stream(times, reads, deadline=deadline) if times else ParsedStream()
     if kind is None:
@@ -481,6 +481,13 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
         client_reasoning_tokens=p.reasoning_chunks, max_tokens=spec.max_tokens,
         response_bytes=sum(map(len, reads)), status=status, error_kind=kind, error=message,
         throttled=throttled)
+
+
+def connect_timeouts(total_s: float) -> aiohttp.ClientTimeout:
+    """The whole request within ``total_s``; connecting (TCP, and the TLS handshake, which
+    ``sock_connect`` covers) within ``CONNECT_TIMEOUT_S`` of it."""
+    connect = min(CONNECT_TIMEOUT_S, total_s)
+    return aiohttp.ClientTimeout(total=total_s, connect=connect, sock_connect=connect)
 
 
 # aiohttp >= 3.10 tells a connect timeout from a read timeout

@@ -40,7 +40,7 @@ from time import perf_counter
 import aiohttp
 
 from ..errors import EndpointError, InputError
-from .client import CONNECT_TIMEOUT_S, Clock, Endpoint, fatal, send
+from .client import Clock, Endpoint, connect_timeouts, fatal, send
 from .record import RequestRecord
 from .workload import RequestSpec
 
@@ -141,8 +141,7 @@ class _Shard:
         # ssl=False for plain http: building the default TLS context takes ~0.1 s
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=None,
                                          ssl=self.ep.url.startswith("https:"))
-        timeout = aiohttp.ClientTimeout(total=self.ep.timeout_s,
-                                        connect=min(CONNECT_TIMEOUT_S, self.ep.timeout_s))
+        timeout = connect_timeouts(self.ep.timeout_s)
         gc.freeze()  # long-lived objects out of the collector's way: shorter GC pauses
         try:
             async with aiohttp.ClientSession(connector=connector, timeout=timeout,

@@ -205,8 +205,10 @@ def write_atomic(path: Path | str, write: Callable[[Path], None], what: str = "o
     if not str(path).strip():
         raise InputError(f"give a file name for the {what}")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a file name for the {what} (e.g. "
-                         f"{path / ('out' + (path.suffix or '.json'))})")
+        raise InputError(f"{path}: is a folder; give a file name for the {what}")
+    blocking = next((p for p in path.parents if p.exists() and not p.is_dir()), None)
+    if blocking is not None:
+        raise InputError(f"cannot write {path}: {blocking} is a file, not a folder")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)

@@ -295,9 +295,11 @@ class Writer:
         self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.proc.stdout is not None and self.proc.stdin is not None
-        line = self.proc.stdout.readline().decode().strip()
+        line = self.proc.stdout.readline().decode(errors="replace").strip()
         if line != "ready":
+            self.proc.stdin.close()
             self.proc.wait(10)
+            self.proc.stdout.close()
             raise TruecostError(line.removeprefix("error: ") or
                                 f"the store writer for {path} exited ({self.proc.returncode})")
         self._q: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()

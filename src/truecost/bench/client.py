@@ -70,6 +70,9 @@ CONNECT_TIMEOUT_S = 10.0
 THROTTLE_RETRIES = 3  # 429/503 with Retry-After: resends of one request at most
 MAX_RETRY_AFTER_S = 60.0  # a longer wait asked for is not waited: the request fails as http_429
 PARSE_CHECK_EVENTS = 4096  # the parser looks at the clock once per this many events
+# Of a bad event, this much is kept; the message shows 200 characters of it *after* the key is
+# scrubbed, so a key the server echoed cannot survive cut in half at the end of what is kept.
+MALFORMED_KEPT = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -235,6 +238,8 @@ def parse_stream(times: list[float], reads: list[bytes], *,
     substring searches; anything else (comments, multi-line data, garbage) goes through
     ``_event``, and a stream that mentions an error is parsed event by event. Parsing stops,
     with ``timed_out`` set, once ``perf_counter()`` passes ``deadline``."""
+    if deadline is not None and perf_counter() > deadline:  # e.g. cut off by the timeout
+        return ParsedStream(timed_out=True)
     body = b"".join(reads)
     if b"\r" in body:
         reads = [r.replace(b"\r\n", b"\n") for r in reads]
@@ -313,7 +318,7 @@ def _event(out: ParsedStream, t: float, ev: bytes) -> None:
         if not data:
             if ev.strip() and not all(ln.startswith((b":", b"event:", b"id:", b"retry:"))
                                       for ln in lines):
-                out.malformed = ev[:80].decode("utf-8", "replace")
+                out.malformed = ev[:MALFORMED_KEPT].decode("utf-8", "replace")
             return  # comments (keep-alive pings) and event names carry no data
         payload = b"\n".join(data).strip()
     if payload == b"[DONE]":
@@ -321,7 +326,7 @@ def _event(out: ParsedStream, t: float, ev: bytes) -> None:
         return
     if not (payload.startswith(b"{") and payload.endswith(b"}")) or (
             out.events == 0 and not _is_json(payload)):
-        out.malformed = payload[:80].decode("utf-8", "replace")
+        out.malformed = payload[:MALFORMED_KEPT].decode("utf-8", "replace")
         return
     out.events += 1
     if out.first_chunk is None:
@@ -450,7 +455,9 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
         kind = message = None
         timeout = {"timeout": connect_timeouts(max(deadline - perf_counter(), 1e-3))}
     t_end = perf_counter()
-    p = parse_stream(times, reads, deadline=deadline) if times else ParsedStream()
+    # a response cut off at the byte cap is an error whatever it said: not parsed (its size)
+    parse = times and kind != "too_large"
+    p = parse_stream(times, reads, deadline=deadline) if parse else ParsedStream()
     if kind is None:
         if p.timed_out:
             kind, message = "timeout", (f"the response was not read and parsed within "
@@ -479,8 +486,8 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
         cached_tokens=_int(u, "prompt_tokens_details", "cached_tokens"),
         client_prompt_tokens=spec.input_tokens, client_output_tokens=len(p.chunk_times),
         client_reasoning_tokens=p.reasoning_chunks, max_tokens=spec.max_tokens,
-        response_bytes=sum(map(len, reads)), status=status, error_kind=kind, error=message,
-        throttled=throttled)
+        response_bytes=sum(map(len, reads)), status=status, error_kind=kind,
+        error=scrub(message, ep.api_key) if message else message, throttled=throttled)
 
 
 def connect_timeouts(total_s: float) -> aiohttp.ClientTimeout:

@@ -120,8 +120,8 @@ def lengths(spec: int | str | Lengths, what: str = "length") -> Lengths:
         raise InputError(f"bad {what} '{spec}'; write N (fixed), LOW-HIGH (uniform) or MEAN:SD "
                          f"(normal), all at least 1")
     if not math.isfinite(out.b) or max(out.a, out.b) > MAX_TOKENS_PER_REQUEST:
-        raise InputError(f"{what} '{spec}' is beyond the {MAX_TOKENS_PER_REQUEST:,} tokens of "
-                         f"the longest context of any model")
+        raise InputError(f"bad {what} '{spec}': sizes must be finite and at most "
+                         f"{MAX_TOKENS_PER_REQUEST:,} tokens (the longest context of any model)")
     return out
 
 

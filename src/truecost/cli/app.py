@@ -33,6 +33,7 @@ app = typer.Typer(
 ClickException = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
 
 EXIT_USER, EXIT_USAGE, EXIT_BUG = 1, 2, 70  # 70: EX_SOFTWARE (sysexits.h), an internal error
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as a shell reports Ctrl-C
 BUG_HINT = ("this is a bug in truecost: please report it with the command you ran "
             "(TRUECOST_DEBUG=1 shows the traceback)")
 
@@ -79,12 +80,14 @@ def main(argv: list[str] | None = None) -> None:
         _say("aborted")
         sys.exit(EXIT_USER)
     except KeyboardInterrupt:
-        _say("interrupted")
-        sys.exit(130)
+        code = EXIT_INTERRUPTED
     except Exception as e:  # noqa: BLE001 - the last resort: a bug, said as one line
         if os.environ.get("TRUECOST_DEBUG"):
             raise
         _say(f"internal error ({type(e).__name__}: {str(e)[:300] or 'no message'}); {BUG_HINT}")
         sys.exit(EXIT_BUG)
+    if code == EXIT_INTERRUPTED:  # typer turns Ctrl-C (and bench's SIGTERM) into exit code 130
+        _say("interrupted (Ctrl-C or SIGTERM); a benchmark keeps what it measured "
+             "(truecost runs list)")
     if isinstance(code, int) and code:
         sys.exit(code)

@@ -72,6 +72,8 @@ SCRIPTS: dict[str, Script] = {
     "malformed": Script(kind="malformed"),
     "endless": Script(kind="endless"),
     "429-retry": Script(kind="status", status=429, retry_after="1"),
+    # the server's first answer is a 429 asking for 1 s; every later request is served
+    "429-once": Script(kind="status", status=429, retry_after="1", limit=1, then=Script()),
 }
 
 _REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",

@@ -516,8 +516,10 @@ def chinchilla_tokens(compute_flops: float, tokens_per_param: float | None = Non
     if not compute_flops > 0:
         raise InputError(f"compute budget must be positive FLOPs, got {compute_flops:g}")
     r, prov = _param("chinchilla_tokens_per_param", tokens_per_param)
-    params = math.sqrt(compute_flops / (6 * r))
-    return ChinchillaPoint(compute_flops, params, r * params, Figure(r, "tokens/param", prov))
+    params = finite_result(math.sqrt(compute_flops / (6 * r)), "parameters",
+                           "give a larger --tokens-per-param or a smaller --flops")
+    tokens = finite_result(r * params, "tokens", "give a smaller --tokens-per-param")
+    return ChinchillaPoint(compute_flops, params, tokens, Figure(r, "tokens/param", prov))
 
 
 @dataclass(frozen=True, slots=True)

@@ -67,6 +67,8 @@ def test_an_endless_stream_is_cut_at_the_byte_cap_and_memory_stays_bounded(fake,
     assert (code, err) == (1, f"error: all 3 requests failed (too_large x3); most common: the "
                               f"response passed {cap:,} bytes (--max-response-bytes, counting 100 "
                               f"per read) and was cut off\n")
+    print(f"\nendless stream, --max-response-bytes {cap / 2**20:.0f} MiB: peak RSS "
+          f"{peak / 2**20:.0f} MiB; the same bench of finite replies: {baseline / 2**20:.0f} MiB")
     # One response in flight holds at most the cap; 32 MiB covers allocator slack and the
     # event loop's own buffers. Without the cap the same run grows without bound (GiBs).
     assert peak - baseline < cap + 32 * 2**20, (peak / 2**20, baseline / 2**20)

@@ -36,6 +36,7 @@ import re
 import socket
 import ssl
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from email.utils import parsedate_to_datetime
 from itertools import accumulate
@@ -249,11 +250,10 @@ def parse_stream(times: list[float], reads: list[bytes], *,
     out = ParsedStream()
     ends = list(accumulate(map(len, reads)))  # body offset where each read ends
     *events, tail = body.split(b"\n\n")
+    if deadline is not None and len(events) > PARSE_CHECK_EVENTS:  # only a big body pays for it
+        events = _until(deadline, events, out)  # type: ignore[assignment]
     pos = ri = 0
-    for n, ev in enumerate(events):
-        if deadline is not None and not n % PARSE_CHECK_EVENTS and perf_counter() > deadline:
-            out.timed_out = True
-            break
+    for ev in events:
         pos += len(ev) + 2  # the event is complete once its "\n\n" has arrived
         while ends[ri] < pos:
             ri += 1
@@ -269,7 +269,7 @@ def parse_stream(times: list[float], reads: list[bytes], *,
             if out.malformed or out.done:
                 break
     else:
-        if tail.strip():
+        if tail.strip() and not out.timed_out:
             _event(out, times[-1], tail)  # a last event without the blank line after it
     i = body.rfind(b'"usage"')  # the last usage object wins: never summed
     while i >= 0 and _NULL.match(body, i + 7):
@@ -296,17 +296,26 @@ def _parse_slowly(times: list[float], reads: list[bytes],
             continue
         *events, rest = b"".join(parts).split(b"\n\n")
         parts = [rest] if rest else []
-        for n, ev in enumerate(events):
-            if deadline is not None and not n % PARSE_CHECK_EVENTS and perf_counter() > deadline:
-                out.timed_out = True
-                return out
+        for ev in _until(deadline, events, out) if deadline is not None else events:
             _event(out, t, ev)
             if out.malformed or out.done:
                 return out
+        if out.timed_out:
+            return out
     buf = b"".join(parts)
     if buf.strip() and not out.malformed:
         _event(out, times[-1], buf)
     return out
+
+
+def _until(deadline: float, events: list[bytes], out: ParsedStream) -> Iterator[bytes]:
+    """``events``, stopping (and marking ``out.timed_out``) once ``deadline`` has passed; the
+    clock is read once per ``PARSE_CHECK_EVENTS`` events."""
+    for lo in range(0, len(events), PARSE_CHECK_EVENTS):
+        if perf_counter() > deadline:
+            out.timed_out = True
+            return
+        yield from events[lo:lo + PARSE_CHECK_EVENTS]
 
 
 def _event(out: ParsedStream, t: float, ev: bytes) -> None:
@@ -491,10 +500,10 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
 
 
 def connect_timeouts(total_s: float) -> aiohttp.ClientTimeout:
-    """The whole request within ``total_s``; connecting (TCP, and the TLS handshake, which
-    ``sock_connect`` covers) within ``CONNECT_TIMEOUT_S`` of it."""
-    connect = min(CONNECT_TIMEOUT_S, total_s)
-    return aiohttp.ClientTimeout(total=total_s, connect=connect, sock_connect=connect)
+    """The whole request within ``total_s``; opening a connection (TCP connect and TLS
+    handshake) within ``CONNECT_TIMEOUT_S`` of it. ``sock_connect`` times only new connections,
+    so a request on a pooled one pays for no timer."""
+    return aiohttp.ClientTimeout(total=total_s, sock_connect=min(CONNECT_TIMEOUT_S, total_s))
 
 
 # aiohttp >= 3.10 tells a connect timeout from a read timeout

@@ -26,6 +26,7 @@ from truecost.errors import EndpointError, InputError
 from truecost.store import Store
 
 from ...conftest import REPO
+from .test_store import open_when_free
 
 SMALL = {"isl": 8, "osl": 4}
 
@@ -206,17 +207,6 @@ def _wait_for_requests(fake: FakeServer, proc: subprocess.Popen, n: int) -> None
     time.sleep(0.5)  # past the writer's 0.2 s flush: some batches are committed
 
 
-def _open_when_free(db: Path) -> Store:
-    end = time.time() + 30
-    while True:
-        try:
-            return Store(db)
-        except Exception:
-            if time.time() > end:
-                raise
-            time.sleep(0.1)
-
-
 def test_sigterm_to_the_process_group_ends_the_run_as_interrupted(fake, tmp_path):
     db = tmp_path / "term.duckdb"
     proc = _bench_in_its_own_group(fake.url("normal"), db)
@@ -229,7 +219,7 @@ def test_sigterm_to_the_process_group_ends_the_run_as_interrupted(fake, tmp_path
         assert (code, proc.stderr.read().decode()) == (
             130, "error: interrupted (Ctrl-C or SIGTERM); a benchmark keeps what it measured "
                  "(truecost runs list)\n")
-    with _open_when_free(db) as s:
+    with open_when_free(db) as s:
         (run,) = s.runs()
         assert (run["status"], run["error"]) == ("interrupted", "signal 15 (SIGTERM)")
         assert len(s.requests(run["run_id"])) >= 30

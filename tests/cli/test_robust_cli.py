@@ -260,3 +260,20 @@ def test_a_store_whose_folder_cannot_be_made_is_one_line(cli, tmp_path, monkeypa
     assert (r.code, r.stderr) == (1, f"error: cannot create the folder of the result store {db}: "
                                      f"not a directory; set TRUECOST_DB to a file in a writable "
                                      f"folder\n")
+
+
+@pytest.mark.parametrize(("lines", "line"), [
+    ('{"timestamp": NaN, "input_tokens": 5}', "{p}:1: NaN is not a JSON number; give a finite "
+                                              "value"),
+    ('{"timestamp": 0, "input_tokens": 1e400}', "{p}:1: input_tokens: Input should be a finite "
+                                                "number"),
+    # 1e9 s between two logged requests: 31.7 years at speed 1
+    ('{"timestamp": 0, "input_tokens": 5}\n{"timestamp": 1e9, "input_tokens": 5}',
+     "the replayed log spans 31.7 years at --replay-speed; more than the week one operating point "
+     "may run: raise --replay-speed or replay part of the log (--requests)"),
+])
+def test_replay_logs_are_checked_before_anything_is_sent(cli, tmp_path, lines, line):
+    p = tmp_path / "log.jsonl"
+    p.write_text(lines + "\n")
+    r = cli("bench", "http://127.0.0.1:9/v1", "--model", "m", "--replay", str(p))
+    assert (r.code, r.stderr) == (1, f"error: {line.format(p=p)}\n")

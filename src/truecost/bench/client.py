@@ -161,8 +161,9 @@ class Endpoint:
         return json.dumps(d, separators=(",", ":")).encode()
 
     def scrub(self, text: str) -> str:
-        """One line of at most 200 characters, without the API key (in any letter case)."""
-        line = scrub(" ".join(text.split()), self.api_key)
+        """One line of at most 200 characters, without the API key (in any letter case) or the
+        URL's query string."""
+        line = scrub(" ".join(text.split()).replace(self.url, self.display_url), self.api_key)
         return line[:200] + ("..." if len(line) > 200 else "")
 
 
@@ -475,7 +476,8 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
             kind, message = "malformed", (f"{ep.display_url} sent a malformed event stream: "
                                           f"{ep.scrub(p.malformed)!r}")
         elif p.error is not None:
-            kind, message = "stream_error", ep.scrub(p.error)
+            kind, message = "stream_error", (ep.scrub(p.error)
+                                             or "the server sent an error event without a message")
         elif p.events == 0:
             kind, message = "empty_stream", "the event stream ended without any data event"
     u, shift = p.usage, clock.wall0 - clock.perf0

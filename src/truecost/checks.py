@@ -6,8 +6,8 @@ API refuse the same inputs with the same one-line ``InputError``/``CatalogError`
 
 - numbers: finite (``nan``/``inf`` are refused with the option named), then the range each
   function states (``number``); ``finite_numbers`` checks every numeric argument of a function;
-- names: never empty, never resolved by accident (``name``); closed sets case-insensitive,
-  listing the choices on a miss (``choice``);
+- names: never empty (``Name`` for names read from files; ``catalog.lookup`` refuses an empty
+  one), closed sets case-insensitive, listing the choices on a miss (``choice``);
 - files: regular, readable, UTF-8 text (a directory, a FIFO, a device or a binary file is one
   line, never a hang or a traceback) (``read_text``, ``read_bytes``); writes go to a temporary
   file and are renamed into place, never over a directory (``write_atomic``);
@@ -37,8 +37,8 @@ from pydantic import StringConstraints
 
 from .errors import InputError, TruecostError
 
-__all__ = ["API_KEY_ENV", "Name", "api_key", "choice", "finite_numbers", "finite_result", "name",
-           "number", "read_bytes", "read_text", "scrub", "show", "write_atomic"]
+__all__ = ["API_KEY_ENV", "Name", "api_key", "choice", "finite_numbers", "finite_result", "number",
+           "read_bytes", "read_text", "scrub", "show", "write_atomic"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -138,14 +138,6 @@ def finite_numbers(**flags: str) -> Callable[[F], F]:
         return checked  # type: ignore[return-value]
 
     return wrap
-
-
-def name(value: Any, what: str) -> str:
-    """A name that must not be empty or blank (an empty ``--gpu`` must not mean some default
-    entry). Returned stripped."""
-    if not isinstance(value, str) or not value.strip():
-        raise InputError(f"{what} must not be empty")
-    return value.strip()
 
 
 def choice(value: Any, choices: Iterable[str], what: str) -> str:

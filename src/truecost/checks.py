@@ -161,7 +161,7 @@ def _regular(path: Path, what: str, error: type[TruecostError]) -> Path:
     except OSError as e:
         raise error(f"{path}: cannot read it ({_why(e)})") from None
     if stat.S_ISDIR(st.st_mode):
-        raise error(f"{path}: is a folder; give the {what} file inside it")
+        raise error(f"{path}: cannot read a folder; give the {what} file inside it")
     if not stat.S_ISREG(st.st_mode):  # a FIFO would block the read; a device may never end
         raise error(f"{path}: not a regular file (a pipe or device); give a {what} file")
     return path

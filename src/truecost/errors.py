@@ -38,17 +38,12 @@ class UnknownNameError(TruecostError, KeyError):
         self.kind, self.name = kind, name
         known = sorted(set(known))
         close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.4)
-        listed = ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
-        if not name.strip():
-            super().__init__(f"the {kind} name is empty; "
-                             + (f"known {kind}s: {listed}" if known else f"there are no {kind}s yet"))
-            return
         if close:
             hint = "did you mean " + ", ".join(close) + "?"
         elif not known:
             hint = f"there are no {kind}s yet"
         else:
-            hint = f"known {kind}s: {listed}"
+            hint = f"known {kind}s: " + ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         super().__init__(f"unknown {kind} '{name}'; {hint}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message

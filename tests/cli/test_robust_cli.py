@@ -12,8 +12,12 @@ import pytest
 
 import truecost
 from truecost.cli import estimate as estimate_cli
+from truecost.hardware import BYTES_PER_ELEM, PrecisionName
 
-GPUS = "a100-40gb, a100-80gb, a10g, b200, h100-pcie, h100-sxm, h200, h800, ..."
+EMPTY_GPU = "empty GPU name; give a catalog name or a file path"
+# the closed sets as the catalog defines them (other precisions may join them)
+PRECISIONS = ", ".join(repr(p.value) for p in PrecisionName)
+KV_DTYPES = ", ".join(d for d in BYTES_PER_ELEM if d not in ("tf32", "mxfp4"))
 
 
 @pytest.mark.parametrize(("args", "code", "line"), [
@@ -22,15 +26,15 @@ GPUS = "a100-40gb, a100-80gb, a10g, b200, h100-pcie, h100-sxm, h200, h800, ..."
      "Invalid value for '--isl': Input should be a valid integer, unable to parse string as an "
      "integer; see 'truecost estimate --help'"),
     (["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--precision", "FP6"], 2,
-     "Invalid value for '--precision': 'FP6' is not one of 'bf16', 'fp16', 'fp8', 'int8', "
-     "'int4'; see 'truecost estimate --help'"),
+     f"Invalid value for '--precision': 'FP6' is not one of {PRECISIONS}; see 'truecost "
+     f"estimate --help'"),
     # numbers: finite, then in range
     (["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--rate", "nan"], 1,
      "--rate must be a finite number, got nan"),
     (["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--rate", "-inf"], 1,
      "--rate must be a finite number, got -inf"),
     (["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--kv-dtype", "fp6"], 1,
-     "unknown KV-cache dtype 'fp6'; choose one of fp32, bf16, fp16, fp8, int8, fp4, int4"),
+     f"unknown KV-cache dtype 'fp6'; choose one of {KV_DTYPES}"),
     # 1e6 x 100,000 tokens x 131,072 B/token (bf16 KV of Llama-3.1-8B: 2 x 32 layers x 8 KV
     # heads x 128 x 2 B) = 13,107,200 GB; the pool holds 4 such sequences
     (["estimate", "--model", "llama-3.1-8b", "--gpu", "h100-sxm", "--batch", "1000000",
@@ -42,9 +46,9 @@ GPUS = "a100-40gb, a100-80gb, a10g, b200, h100-pcie, h100-sxm, h200, h800, ..."
       "1000000000"], 1, "--context 1,000,000,000 exceeds llama-3.1-8b's context of 131,072 tokens"),
     # names are never empty, and never match an entry by accident (an empty alias or id)
     (["estimate", "--model", "llama-3.1-8b", "--gpu", ""], 1,
-     f"the GPU name is empty; known GPUs: {GPUS}"),
+     EMPTY_GPU),
     (["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--gpu", " "], 1,
-     f"the GPU name is empty; known GPUs: {GPUS}"),
+     EMPTY_GPU),
     (["train", "--model", "llama-3.1-8b", "--tokens", "inf", "--json"], 1,
      "--tokens must be a finite number, got inf"),
     (["train", "--params", "1e300", "--tokens", "1e300", "--json"], 1,
@@ -89,7 +93,7 @@ GPUS = "a100-40gb, a100-80gb, a10g, b200, h100-pcie, h100-sxm, h200, h800, ..."
     (["bench", "http://127.0.0.1:x/v1", "--model", "m"], 1,
      "endpoint URL 'http://127.0.0.1:x/v1' is not a valid URL (check the host and port)"),
     (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--gpu", ""], 1,
-     f"the GPU name is empty; known GPUs: {GPUS}"),
+     EMPTY_GPU),
     (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--ray", "127.0.0.1:1"], 1,
      "cannot reach the Ray cluster at '127.0.0.1:1' (127.0.0.1:1): connection refused; is Ray "
      "running there (ray start --head)?"),
@@ -205,7 +209,7 @@ def test_files_that_are_not_regular_text_files_are_one_line(cli, tmp_path, kind)
     p = tmp_path / "x.toml"
     if kind == "folder":
         p.mkdir()
-        why = "is a folder; give the TOML file inside it"
+        why = "cannot read a folder; give the TOML file inside it"
     elif kind == "binary":
         p.write_bytes(b"name = \"\xff\xfe\"\n")
         why = "not a UTF-8 text file (byte 8 is not text); give a TOML file"

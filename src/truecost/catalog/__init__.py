@@ -18,7 +18,7 @@ from pydantic import BaseModel, ValidationError
 
 from ..arch import ModelArch
 from ..checks import read_bytes
-from ..errors import CatalogError, UnknownNameError
+from ..errors import CatalogError, InputError, UnknownNameError
 from ..hardware import GPU
 
 __all__ = ["data_file", "gpu", "gpus", "load_toml", "lookup", "model", "models", "parse_entries", "shipped"]
@@ -105,18 +105,17 @@ def shipped(filename: str, cls: type[T]) -> dict[str, T]:
 
 
 def lookup(name: str, table: dict[str, T], kind: str, cls: type[T]) -> T:
-    """An entry by key, alias or Hugging Face id; failing those, a path to a TOML file. An empty
-    name is an error (it must not match an entry with an empty alias or id)."""
-    if not isinstance(name, str) or not name.strip():
-        raise UnknownNameError(kind, "", table)
-    name = name.strip()
-    low = name.lower()
+    """An entry by key, alias or Hugging Face id; failing those, a path to a TOML file."""
+    low = name.strip().lower()
+    if not low:
+        raise InputError(f"empty {kind} name; give a catalog name or a file path")
     if low in table:
         return table[low]
     for entry in table.values():
         if low in (a.lower() for a in getattr(entry, "aliases", ())):
             return entry
-        if low == (getattr(entry, "hf_id", "") or "").lower():
+        hf_id = getattr(entry, "hf_id", None)
+        if hf_id and low == hf_id.lower():  # an entry without an HF id matches no name
             return entry
     if name.endswith(".toml") or "/" in name:
         return _load_user_file(Path(name), cls)

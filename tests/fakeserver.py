@@ -2,8 +2,11 @@
 
 Each *script* says how the server answers: a normal stream with deterministic per-token delays,
 usage in the final chunk only or in every chunk, a role-only first chunk, reasoning deltas
-(``reasoning_content``) before content, a slow first token, an HTTP error (429, 500, 401, 404),
-a disconnect mid-stream, a JSON reply that ignores ``stream=true``, or a malformed event stream.
+(``reasoning_content``) before content, a slow first token, an HTTP error (429, 500, 401, 404)
+with or without ``Retry-After``, a disconnect mid-stream, a JSON reply that ignores
+``stream=true``, a malformed event stream, an endless stream as fast as the client reads, and
+an API key echoed back (as sent, upper- or lower-cased) in an HTTP error, an error event inside
+the stream, or a malformed stream.
 The script is picked by the first path segment: ``{server.url("normal")}/chat/completions``.
 
 The server is an asyncio loop in a daemon thread (``with FakeServer() as s: ...``), so it serves
@@ -34,7 +37,7 @@ DEFAULT_MAX_TOKENS = 16
 class Script:
     """How the server answers one request."""
 
-    kind: Literal["stream", "json", "malformed", "status", "disconnect"] = "stream"
+    kind: Literal["stream", "json", "malformed", "status", "disconnect", "endless"] = "stream"
     tokens: int | None = None  # content tokens; None: the request's max_tokens
     ttft_s: float = 0.0  # delay before the first token (after the role chunk)
     itl_s: float = 0.0  # delay between tokens
@@ -48,6 +51,10 @@ class Script:
     template_tokens: int = 0  # prompt tokens the chat template adds
     limit: int | None = None  # after this many requests to the script, answer as ``then``
     then: Script | None = None
+    retry_after: str | None = None  # kind="status": a Retry-After header with this value
+    # echo the Authorization header's key: "same", "upper" or "lower" case, in the HTTP error
+    # (kind="status"), an error event in the stream (kind="stream") or the bad event (malformed)
+    echo_key: Literal["same", "upper", "lower"] | None = None
 
 
 SCRIPTS: dict[str, Script] = {
@@ -63,10 +70,14 @@ SCRIPTS: dict[str, Script] = {
     "disconnect": Script(kind="disconnect"),
     "json": Script(kind="json"),
     "malformed": Script(kind="malformed"),
+    "endless": Script(kind="endless"),
+    "429-retry": Script(kind="status", status=429, retry_after="1"),
+    # the server's first answer is a 429 asking for 1 s; every later request is served
+    "429-once": Script(kind="status", status=429, retry_after="1", limit=1, then=Script()),
 }
 
 _REASONS = {200: "OK", 401: "Unauthorized", 404: "Not Found", 429: "Too Many Requests",
-            500: "Internal Server Error", 400: "Bad Request"}
+            500: "Internal Server Error", 400: "Bad Request", 503: "Service Unavailable"}
 
 
 @dataclass
@@ -179,9 +190,12 @@ class FakeServer:
             return await _json(w, 404, {"error": {
                 "message": f"The model `{body.get('model')}` does not exist.",
                 "type": "NotFoundError", "code": 404}})
+        echoed = _echo(headers.get("authorization"), script.echo_key)
         if script.kind == "status":
-            return await _json(w, script.status, {"error": {"message": f"scripted {script.status}",
-                                                            "code": script.status}})
+            extra = {"retry-after": script.retry_after} if script.retry_after is not None else {}
+            return await _json(w, script.status, {"error": {
+                "message": f"scripted {script.status}" + (f" for key {echoed}" if echoed else ""),
+                "code": script.status}}, extra)
         chat = path.endswith("/chat/completions")
         prompt_tokens = _prompt_tokens(body, chat) + (script.template_tokens if chat else 0)
         n = script.tokens if script.tokens is not None else int(body.get("max_tokens")
@@ -199,8 +213,17 @@ class FakeServer:
                                         "usage": usage})
         w.write(b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
                 b"transfer-encoding: chunked\r\ncache-control: no-cache\r\n\r\n")
+        if script.kind == "endless":  # as fast as the client reads, until it hangs up
+            event_bytes = (b'data: {"id":"cmpl-1","object":"chat.completion.chunk","choices":'
+                           b'[{"index":0,"delta":{"content":"tok "}}]}\n\n')
+            batch = event_bytes * 256
+            while True:
+                _chunk(w, batch)
+                await w.drain()
         if script.kind == "malformed":
-            _chunk(w, b'data: {"id": "cmpl-1", "choices": [{"delta": {"content": "tok"\n\n')
+            bad = f" {echoed}".encode() if echoed else b""
+            _chunk(w, b'data: {"id": "cmpl-1", "choices": [{"delta": {"content": "tok' + bad
+                   + b'"\n\n')
             _chunk(w, b"data: [DONE]\n\n")
             w.write(b"0\r\n\r\n")
             await w.drain()
@@ -228,6 +251,10 @@ class FakeServer:
         if script.role_chunk and chat:
             event(None, None, role=True, u=every)
             await w.drain()
+        if echoed:  # an error object inside the stream, quoting the key
+            _chunk(w, b"data: " + json.dumps({"error": {"message": f"key {echoed} is over its "
+                                                        f"quota", "type": "quota"}}).encode()
+                   + b"\n\n")
         if script.ttft_s:
             await asyncio.sleep(script.ttft_s)
         sent = 0
@@ -262,10 +289,20 @@ def _chunk(w: asyncio.StreamWriter, data: bytes) -> None:
     w.write(b"%x\r\n%s\r\n" % (len(data), data))
 
 
-async def _json(w: asyncio.StreamWriter, status: int, obj: dict) -> bool:
+def _echo(authorization: str | None, form: str | None) -> str | None:
+    """The key of an ``Authorization: Bearer KEY`` header in the form a careless server echoes."""
+    if form is None or not authorization:
+        return None
+    key = authorization.removeprefix("Bearer ")
+    return {"same": key, "upper": key.upper(), "lower": key.lower()}[form]
+
+
+async def _json(w: asyncio.StreamWriter, status: int, obj: dict,
+                headers: dict[str, str] | None = None) -> bool:
     data = json.dumps(obj).encode()
+    extra = "".join(f"\r\n{k}: {v}" for k, v in (headers or {}).items())
     w.write(f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}\r\ncontent-type: application/json"
-            f"\r\ncontent-length: {len(data)}\r\n\r\n".encode() + data)
+            f"{extra}\r\ncontent-length: {len(data)}\r\n\r\n".encode() + data)
     await w.drain()
     return True
 

@@ -25,6 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
+from .checks import finite_result
 from .cost import HOURS_PER_MONTH, HourlyCost, deployment_cost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
 from .catalog import gpu as find_gpu, model as find_model
@@ -111,11 +112,20 @@ def compare(workload: Workload | Path | str) -> Comparison:
     w = workload if isinstance(workload, Workload) else load_workload(workload)
     w = resolve_candidates(w)  # token profiles, eval runs, per-precision accuracy
     extra = load_offers(w.offers_file) if w.offers_file else {}
-    tasks_month = w.tasks_per_day * DAYS_PER_MONTH
+    tasks_month = finite_result(w.tasks_per_day * DAYS_PER_MONTH, "tasks per month",
+                                "give a smaller tasks_per_day")
+    finite_result(w.requests_per_s_peak, "peak requests/s",
+                  "give a smaller tasks_per_day, requests_per_task or peak_to_mean")
     options = [_api_option(w, c, extra, tasks_month) for c in w.api]
     for c in w.self_hosted:
         options.extend(_self_hosted_options(w, c, tasks_month))
     options = [_apply_quality_bar(w, o) for o in options]
+    for o in options:
+        if o.excluded is None:
+            for what, usd in (("$/request", o.usd_per_request), ("$/task", o.usd_per_task),
+                              ("$/month", o.usd_per_month)):
+                finite_result(usd, f"{o.label} {what}",
+                              "check the workload's traffic and token counts")
     options.sort(key=lambda o: (o.excluded is not None, o.usd_per_task))
     options = _mark_traps(options)
     tails = tuple(o for o in w.slo.objectives() if o.stat != "mean")
@@ -157,7 +167,12 @@ def _slo_assumption(w: Workload) -> str:
 
 
 def _apply_quality_bar(w: Workload, o: Option) -> Option:
-    if o.excluded or w.min_accuracy is None or o.accuracy is None or o.accuracy >= w.min_accuracy:
+    if o.excluded or not w.min_accuracy:  # None or 0: no bar to meet
+        return o
+    if o.accuracy is None:  # a bar it cannot be checked against: not silently passed
+        return _replace(o, excluded=f"no accuracy stated, and the workload's min_accuracy is "
+                                    f"{w.min_accuracy:.0%} (add accuracy = ... to the candidate)")
+    if o.accuracy >= w.min_accuracy:
         return o
     return _replace(o, excluded=f"accuracy {o.accuracy:.0%} below the bar of {w.min_accuracy:.0%}")
 
@@ -303,6 +318,10 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
             for tp, dp, ep in layouts(find_model(c.model), find_gpu(gpu), c.max_tp):
                 try:
                     dep = make_deployment(c.model, gpu, precision, tp, c.engine, dp=dp, ep=ep)
+                    if isl + osl > dep.model.max_context:
+                        raise InputError(f"{isl:,} input + {osl:,} output tokens exceed "
+                                         f"{dep.model.key}'s context of "
+                                         f"{dep.model.max_context:,} tokens")
                     plan = memory_plan(dep, isl, osl)
                 except (DoesNotFitError, InputError) as e:
                     reasons.append(str(e))

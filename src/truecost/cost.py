@@ -20,6 +20,7 @@ from enum import Enum
 from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from .catalog import gpu as find_gpu
+from .checks import finite_numbers
 from .errors import InputError
 from .hardware import GPU
 from .provenance import Provenance
@@ -68,6 +69,7 @@ class HourlyCost:
     provenance: Provenance
 
 
+@finite_numbers()
 def deployment_cost(gpu: GPU | str, gpus: int, basis: PriceBasis | str = PriceBasis.rent, *,
                     usd_per_gpu_hour: float | None = None,
                     ownership: OwnershipTerms | None = None,

@@ -40,6 +40,8 @@ class UnknownNameError(TruecostError, KeyError):
         close = difflib.get_close_matches(name.lower(), known, n=3, cutoff=0.4)
         if hint is None and close:
             hint = "did you mean " + ", ".join(close) + "?"
+        elif hint is None and not known:
+            hint = f"there are no {kind}s yet"
         elif hint is None:
             hint = f"known {kind}s: " + ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         super().__init__(f"unknown {kind} '{name}'; {hint}")

@@ -20,6 +20,7 @@ from pathlib import Path
 from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat
 
 from .catalog import load_toml, parse_entries
+from .checks import finite_numbers
 from .errors import InputError, UnknownNameError
 from .provenance import Provenance
 
@@ -49,10 +50,15 @@ class Offer:
         """Whether a batch price exists (genai-prices' batch variant, or a user batch_discount)."""
         return self._genai_batch or self.batch_discount is not None
 
+    @finite_numbers()
     def request_usd(self, input_tokens: float, output_tokens: float, *, cached_input_tokens: float = 0,
                     reasoning_tokens: float = 0, batch: bool = False) -> float:
         """Price of one request. ``input_tokens`` includes the cached ones; ``output_tokens``
         excludes reasoning tokens, which are billed as output on top."""
+        for what, n in (("input", input_tokens), ("output", output_tokens),
+                        ("cached input", cached_input_tokens), ("reasoning", reasoning_tokens)):
+            if n < 0:
+                raise InputError(f"{what} tokens must be >= 0, got {n:g}")
         if cached_input_tokens > input_tokens:
             raise InputError(f"cached input tokens ({cached_input_tokens:g}) exceed input tokens "
                              f"({input_tokens:g})")

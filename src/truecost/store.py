@@ -13,9 +13,10 @@ event loop (measured: 5-20 ms stalls from a writer thread).
 
 Tables: ``runs`` (one row per ``truecost bench``), ``points`` (one per operating point: load,
 measured throughput, ISL/OSL, GPU — what calibration needs — plus the summary, cost and energy as
-JSON), ``requests`` (``RequestRecord`` fields), ``energy_samples``, ``eval_answers`` (one graded
-answer per request of a ``truecost eval`` run). ``export`` writes a run to
-JSON, CSV or Parquet. API keys are never given to the store.
+JSON), ``requests`` (``RequestRecord`` fields), ``throttles`` (how often a request was throttled, only
+for those that were), ``energy_samples``, ``eval_answers`` (one graded answer per request of a
+``truecost eval`` run). ``export`` writes a run to JSON, CSV or Parquet, through a temporary file
+renamed into place. API keys are never given to the store.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from typing import Any, Literal
 
 import duckdb
 
+from .checks import write_atomic
 from .errors import InputError, TruecostError, UnknownNameError
 from .paths import store_path
 
@@ -99,7 +101,13 @@ _SCHEMA = (
     _ddl("energy_samples", (("run_id", "VARCHAR"), ("t", "DOUBLE"), ("gpu", "INTEGER"),
                             ("energy_mj", "BIGINT"))),
     _ddl("eval_answers", ANSWER_COLUMNS, ', PRIMARY KEY (run_id, point, "index")'),
+    # RequestRecord.throttled, for the requests that were (a side table: no migrations exist)
+    _ddl("throttles", (("run_id", "VARCHAR"), ("point", "INTEGER"), ("index", "INTEGER"),
+                       ("throttled", "INTEGER"))),
 )
+_JOIN_THROTTLES = (' LEFT JOIN throttles t ON t.run_id = r.run_id AND t.point = r.point AND '
+                   't."index" = r."index"')
+ABANDONED = "the benchmark and its store writer ended before the run finished (killed?)"
 
 
 def default_path() -> Path:
@@ -112,24 +120,42 @@ class Store:
 
     def __init__(self, path: Path | str | None = None) -> None:
         self.path = Path(path) if path is not None else default_path()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise TruecostError(f"cannot create the folder of the result store {self.path}: "
+                                f"{(e.strerror or type(e).__name__).lower()}; set TRUECOST_DB "
+                                f"to a file in a writable folder") from None
+        if self.path.is_dir():
+            raise TruecostError(f"the result store {self.path} is a folder; set TRUECOST_DB to "
+                                f"a file path")
         try:
             self.con = duckdb.connect(str(self.path))
-        except duckdb.IOException as e:
+        except duckdb.Error as e:
             if "lock" in str(e).lower():
                 raise TruecostError(f"the result store {self.path} is in use by another process "
                                     f"(a bench still running?); wait for it, or set TRUECOST_DB "
                                     f"to another file") from None
             raise TruecostError(f"cannot open the result store {self.path}: "
                                 f"{str(e).splitlines()[0]}") from None
-        for stmt in _SCHEMA:
-            self.con.execute(stmt)
-        row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-        if row is None:
-            self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
-        elif int(row[0]) != SCHEMA_VERSION:
-            raise TruecostError(f"{self.path} has store schema {row[0]}; this truecost reads "
-                                f"schema {SCHEMA_VERSION}")
+        try:
+            for stmt in _SCHEMA:
+                self.con.execute(stmt)
+            row = self.con.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row is None:
+                self.con.execute("INSERT INTO meta VALUES ('schema_version', ?)", [str(SCHEMA_VERSION)])
+            elif row[0] != str(SCHEMA_VERSION):
+                raise TruecostError(f"{self.path} has store schema {row[0]}; this truecost reads "
+                                    f"schema {SCHEMA_VERSION}")
+            # Whoever holds the file holds its lock, and a bench's writer holds it for the whole
+            # run: a run still "running" here has lost its writer (killed with the benchmark).
+            self.con.execute("UPDATE runs SET status = 'interrupted', error = coalesce(error, ?), "
+                             "finished_at = coalesce(finished_at, ?) WHERE status = 'running'",
+                             [ABANDONED, time.time()])
+        except duckdb.Error as e:
+            self.con.close()
+            raise TruecostError(f"{self.path} is not a truecost result store "
+                                f"({str(e).splitlines()[0]}); set TRUECOST_DB to another file") from None
 
     def close(self) -> None:
         self.con.close()
@@ -191,6 +217,13 @@ class Store:
                 select.append(f"unnest($c{i})::{typ}")
         self.con.execute("INSERT INTO requests SELECT " + ", ".join(select), params)
 
+    def add_throttles(self, run_id: str, rows: Sequence[tuple[int, int, int]]) -> None:
+        """(point, index, times throttled) of the requests that were throttled."""
+        if rows:
+            self.con.execute("INSERT INTO throttles SELECT $r, unnest($p), unnest($i), unnest($n)",
+                             {"r": run_id, "p": [x[0] for x in rows], "i": [x[1] for x in rows],
+                              "n": [x[2] for x in rows]})
+
     def add_samples(self, run_id: str, samples: Sequence[tuple[float, int, int]]) -> None:
         if samples:
             self.con.execute("INSERT INTO energy_samples SELECT $r, unnest($t), unnest($g), "
@@ -229,39 +262,46 @@ class Store:
         """The run's ``RequestRecord``s in (point, index) order."""
         from .bench.record import RequestRecord
 
-        cols = ", ".join(_q(n) for n, _ in REQUEST_COLUMNS)
-        where = "run_id = ?" + (" AND point = ?" if point is not None else "")
+        cols = ", ".join("r." + _q(n) for n, _ in REQUEST_COLUMNS)
+        where = "r.run_id = ?" + (" AND r.point = ?" if point is not None else "")
         args = [run_id] + ([point] if point is not None else [])
-        rows = self.con.execute(f"SELECT {cols} FROM requests WHERE {where} "
-                                f"ORDER BY point, {_q('index')}", args).fetchall()
-        return [RequestRecord.from_row(r) for r in rows]
+        rows = self.con.execute(f"SELECT {cols}, t.throttled FROM requests r{_JOIN_THROTTLES} "
+                                f"WHERE {where} ORDER BY r.point, r.{_q('index')}", args).fetchall()
+        return [RequestRecord.from_row(r[:-1], r[-1]) for r in rows]
 
     def export(self, run_id: str, path: Path | str,
                fmt: Literal["json", "csv", "parquet"] = "json") -> Path:
         """Write a run's requests to ``path``: CSV and Parquet hold one row per request (DuckDB
-        writes them); JSON is one document ``{"run", "points", "requests"}``."""
+        writes them); JSON is one document ``{"run", "points", "requests"}``. The file is
+        written beside ``path`` and renamed into place; a folder is never overwritten, and a
+        path that cannot be written is one ``InputError`` line."""
+        if fmt not in ("json", "csv", "parquet"):
+            raise InputError(f"unknown export format '{fmt}'; use json, csv or parquet")
         run = self.run(run_id)
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
+        query = (f"SELECT r.*, coalesce(t.throttled, 0) AS throttled FROM requests r"
+                 f"{_JOIN_THROTTLES} WHERE r.run_id = ? ORDER BY r.point, r.{_q('index')}")
         if fmt == "json":
             points = self.points(run_id)
-            cur = self.con.execute(f"SELECT * FROM requests WHERE run_id = ? ORDER BY point, "
-                                   f"{_q('index')}", [run_id])
+            cur = self.con.execute(query, [run_id])
             names = [d[0] for d in cur.description]  # (a later execute would reset the cursor)
             doc = {"run": run, "points": points,
                    "requests": [dict(zip(names, row)) for row in cur.fetchall()]}
             answers = self.answers(run_id)
             if answers:  # an eval run: its graded answers too
                 doc["answers"] = answers
-            path.write_text(json.dumps(doc, indent=1, default=str) + "\n", encoding="utf-8")
-        elif fmt in ("csv", "parquet"):
+            text = json.dumps(doc, indent=1, default=str) + "\n"
+            return write_atomic(path, lambda tmp: tmp.write_text(text, encoding="utf-8"),
+                                "export")
+
+        def copy(tmp: Path) -> None:
             lit = "'" + run_id.replace("'", "''") + "'"
-            target = "'" + str(path).replace("'", "''") + "'"
-            self.con.execute(f"COPY (SELECT * FROM requests WHERE run_id = {lit} ORDER BY point, "
-                             f"{_q('index')}) TO {target} (FORMAT {fmt})")
-        else:
-            raise InputError(f"unknown export format '{fmt}'; use json, csv or parquet")
-        return path
+            target = "'" + str(tmp).replace("'", "''") + "'"
+            try:
+                self.con.execute(f"COPY ({query.replace('?', lit)}) TO {target} (FORMAT {fmt})")
+            except duckdb.Error as e:
+                raise OSError(str(e).splitlines()[0]) from None
+
+        return write_atomic(path, copy, "export")
 
 
 def _jsonable(v: Any) -> str | None:
@@ -288,9 +328,11 @@ class Writer:
         self.proc = subprocess.Popen([sys.executable, "-c", _CHILD, str(path)],
                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         assert self.proc.stdout is not None and self.proc.stdin is not None
-        line = self.proc.stdout.readline().decode().strip()
+        line = self.proc.stdout.readline().decode(errors="replace").strip()
         if line != "ready":
+            self.proc.stdin.close()
             self.proc.wait(10)
+            self.proc.stdout.close()
             raise TruecostError(line.removeprefix("error: ") or
                                 f"the store writer for {path} exited ({self.proc.returncode})")
         self._q: queue.SimpleQueue[bytes | None] = queue.SimpleQueue()
@@ -301,7 +343,7 @@ class Writer:
         self._q.put(pickle.dumps(msg, protocol=5))
 
     def record(self, run_id: str, rec: Any) -> None:
-        self.put(("req", run_id, rec.to_row()))
+        self.put(("req", run_id, rec.to_row(), rec.throttled))
 
     def _pump(self) -> None:
         fd = self.proc.stdin.fileno()  # type: ignore[union-attr]
@@ -353,11 +395,16 @@ def _frames(stream: Any) -> Iterator[tuple]:
 def _serve(path: str) -> int:
     """The child: apply messages from stdin until EOF; runs left unfinished become
     ``interrupted`` (the benchmark died)."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent; we drain and stop
+    # Ctrl-C and a group's SIGTERM reach the parent, which ends the run; we drain and stop
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     try:
         store = Store(path)
     except TruecostError as e:
         print(f"error: {e}", flush=True)
+        return 1
+    except Exception as e:  # noqa: BLE001 - said on the pipe as one line, never a traceback
+        print(f"error: cannot open the result store {path}: {type(e).__name__}: {e}", flush=True)
         return 1
     print("ready", flush=True)
     inbox: queue.Queue[tuple | None] = queue.Queue()
@@ -369,12 +416,14 @@ def _serve(path: str) -> int:
 
     threading.Thread(target=read, daemon=True).start()
     pending: dict[str, list[tuple]] = {}
+    throttles: dict[str, list[tuple[int, int, int]]] = {}
     open_runs: set[str] = set()
     oldest = 0.0
 
     def flush() -> None:
         for run_id, rows in pending.items():
             store.add_requests(run_id, rows)
+            store.add_throttles(run_id, throttles.pop(run_id, []))
         pending.clear()
 
     while True:
@@ -391,6 +440,8 @@ def _serve(path: str) -> int:
             if not pending:
                 oldest = time.monotonic()
             pending.setdefault(msg[1], []).append(msg[2])
+            if len(msg) > 3 and msg[3]:  # point and index: the row's first two columns
+                throttles.setdefault(msg[1], []).append((msg[2][0], msg[2][1], msg[3]))
             if sum(map(len, pending.values())) >= _BATCH:
                 flush()
             continue

@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
 
 from . import catalog
 from .arch import ModelArch
+from .checks import finite_numbers, finite_result
 from .cost import OwnershipTerms, PriceBasis, deployment_cost
 from .errors import CatalogError, InputError, UnknownNameError
 from .hardware import GPU
@@ -55,6 +56,8 @@ __all__ = [
 SECONDS_PER_HOUR = 3600.0
 # The issue's "plus the attention term when material": material = more than 5% of 6·N·D.
 ATTENTION_MATERIAL_SHARE = 0.05
+# trend(): Epoch's growth rates are fitted on 2012-2024; a century out is already no projection.
+MAX_TREND_YEARS = 100
 
 
 class TrainPrecision(str, Enum):
@@ -345,6 +348,7 @@ def _resolve_params(model: str | ModelArch | None, params_total: float | None,
                    else Provenance("input", "= total (dense)")))
 
 
+@finite_numbers(params_total="--params", params_active="--active-params")
 def training_flops(model: str | ModelArch | None = None, *, params_total: float | None = None,
                    params_active: float | None = None, tokens: float,
                    seq_len: int | None = None) -> TrainingFlops:
@@ -366,6 +370,9 @@ def training_flops(model: str | ModelArch | None = None, *, params_total: float 
         if arch is None:
             raise InputError("the attention term needs a model architecture (--model), "
                              "not just a parameter count")
+        if seq_len > arch.max_context:
+            raise InputError(f"--seq-len {seq_len:,} exceeds {arch.key}'s context of "
+                             f"{arch.max_context:,} tokens")
         attention = _modelled(_attention_flops_per_token(arch, seq_len) * tokens, "FLOP",
                               f"3·L·(2·S·d_qk + 2·S·d_v)·D, S={seq_len}")
     return TrainingFlops(name, total, active, tokens_fig, dense, attention, seq_len)
@@ -396,6 +403,7 @@ def _mfu(gpu: GPU, precision: TrainPrecision, mfu: float | None) -> Figure:
                      "catalog/training.toml; give one with --mfu")
 
 
+@finite_numbers(params_total="--params", params_active="--active-params")
 def train_cost(model: str | ModelArch | None = None, *, params_total: float | None = None,
                params_active: float | None = None, tokens: float, gpu: str | GPU = "h100-sxm",
                gpus: int | None = None, mfu: float | None = None,
@@ -426,7 +434,8 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
     peak = Figure(g.peak_flops(precision.value), "FLOP/s", Provenance.catalog(g.source, g.retrieved))
     mfu_fig = _mfu(g, precision, mfu)
 
-    flops = compute.total.value
+    flops = finite_result(compute.total.value, "training FLOPs",
+                          "give fewer --tokens or a smaller model")
     gpu_hours = flops / (peak.value * mfu_fig.value) / SECONDS_PER_HOUR
     days = None if gpus is None else _modelled(gpu_hours / gpus / 24, "days",
                                                f"GPU-hours / {gpus} GPUs / 24")
@@ -458,6 +467,13 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
     own_how = f"${g.usd_purchase or 0:,.0f}/GPU × (1 + server + network share) / life + energy × $/kWh"
     mwh = (None if g.tdp_w is None else
            energy_mwh(gpu_hours, g.tdp_w, power_fraction_of_tdp=power, pue=pue_v))
+    for what, value in (("GPU-hours", gpu_hours), ("rented cost", gpu_hours * rent.usd_per_hour),
+                        ("owned cost", None if own is None else gpu_hours * own.usd_per_hour),
+                        ("energy", mwh), ("CO2", None if mwh is None else co2_t(mwh, grid_v)),
+                        ("cost with R&D", gpu_hours * max(rent.usd_per_hour, own.usd_per_hour if own else 0)
+                         * rnd_v)):
+        if value is not None:
+            finite_result(value, what, "check --tokens, the parameter count, --mfu and the prices")
 
     return TrainEstimate(
         gpu=g.key, gpus=gpus, precision=precision, basis=basis, compute=compute,
@@ -493,6 +509,7 @@ class ChinchillaPoint:
     tokens_per_param: Figure
 
 
+@finite_numbers(compute_flops="--flops")
 def chinchilla_tokens(compute_flops: float, tokens_per_param: float | None = None
                       ) -> ChinchillaPoint:
     """Compute-optimal parameters and tokens for a budget of ``compute_flops`` (Hoffmann et al.
@@ -505,8 +522,10 @@ def chinchilla_tokens(compute_flops: float, tokens_per_param: float | None = Non
     if not compute_flops > 0:
         raise InputError(f"compute budget must be positive FLOPs, got {compute_flops:g}")
     r, prov = _param("chinchilla_tokens_per_param", tokens_per_param)
-    params = math.sqrt(compute_flops / (6 * r))
-    return ChinchillaPoint(compute_flops, params, r * params, Figure(r, "tokens/param", prov))
+    params = finite_result(math.sqrt(compute_flops / (6 * r)), "parameters",
+                           "give a larger --tokens-per-param or a smaller --flops")
+    tokens = finite_result(r * params, "tokens", "give a smaller --tokens-per-param")
+    return ChinchillaPoint(compute_flops, params, tokens, Figure(r, "tokens/param", prov))
 
 
 @dataclass(frozen=True, slots=True)
@@ -517,6 +536,7 @@ class ImpliedMfu:
     peak_flops_per_gpu: Figure
 
 
+@finite_numbers(params_total="--params", params_active="--active-params")
 def implied_mfu(gpu_hours: float, model: str | ModelArch | None = None, *,
                 params_total: float | None = None, params_active: float | None = None,
                 tokens: float, gpu: str | GPU = "h100-sxm",
@@ -536,8 +556,13 @@ def implied_mfu(gpu_hours: float, model: str | ModelArch | None = None, *,
     peak = Figure(g.peak_flops(TrainPrecision(precision).value), "FLOP/s",
                   Provenance.catalog(g.source, g.retrieved))
     total = compute.total
-    return ImpliedMfu(total.value / (gpu_hours * SECONDS_PER_HOUR * peak.value), total, gpu_hours,
-                      peak)
+    mfu = total.value / (gpu_hours * SECONDS_PER_HOUR * peak.value)
+    if not mfu <= 1:  # more FLOPs than the GPUs' peak: the figures cannot all be right
+        raise InputError(f"these figures imply an MFU of {mfu:,.3g}, above 1: {total.value:.3g} "
+                         f"FLOPs do not fit in {gpu_hours:,.3g} {g.key} GPU-hours even at peak; "
+                         f"check --gpu-hours, --tokens, the parameter count, --gpu and "
+                         f"--precision")
+    return ImpliedMfu(mfu, total, gpu_hours, peak)
 
 
 @dataclass(frozen=True, slots=True)
@@ -568,6 +593,7 @@ def _growth(value: float | str, quantity: str) -> Figure:
     return Figure(entry.per_year, "x/year", entry.provenance)
 
 
+@finite_numbers(base_usd="--usd", base_year="--year", to_year="--to", base_flops="--flops")
 def trend(base_usd: float, base_year: int, to_year: int, *, growth: float | str = "epoch-cost",
           base_flops: float | None = None, compute_growth: float | str = "epoch-compute") -> Trend:
     """Project a frontier training cost forward: usd(y) = base_usd · growth^(y − base_year), and
@@ -580,14 +606,24 @@ def trend(base_usd: float, base_year: int, to_year: int, *, growth: float | str 
         raise InputError(f"base cost must be positive USD, got {base_usd:g}")
     if to_year < base_year:
         raise InputError(f"--to ({to_year}) must not be before the base year ({base_year})")
+    if to_year - base_year > MAX_TREND_YEARS:
+        raise InputError(f"--to ({to_year}) is more than {MAX_TREND_YEARS} years after the base "
+                         f"year ({base_year}); a growth rate says nothing that far out")
     g_usd = _growth(growth, "usd")
     g_flops = None
     if base_flops is not None:
         if not base_flops > 0:
             raise InputError(f"base FLOPs must be positive, got {base_flops:g}")
         g_flops = _growth(compute_growth, "flops")
-    points = tuple(
-        TrendPoint(y, base_usd * g_usd.value ** (y - base_year),
-                   None if g_flops is None else base_flops * g_flops.value ** (y - base_year))
-        for y in range(base_year, to_year + 1))
+    try:
+        points = tuple(
+            TrendPoint(y, base_usd * g_usd.value ** (y - base_year),
+                       None if g_flops is None else base_flops * g_flops.value ** (y - base_year))
+            for y in range(base_year, to_year + 1))
+    except OverflowError:
+        points = (TrendPoint(0, math.inf, None),)
+    for p in points:
+        finite_result(p.usd, "projected cost", "project fewer years or a lower growth")
+        if p.flops is not None:
+            finite_result(p.flops, "projected FLOPs", "project fewer years or a lower growth")
     return Trend(points, g_usd, g_flops)

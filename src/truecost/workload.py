@@ -11,9 +11,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationError
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt,
+                      ValidationError, model_validator)
 
 from .catalog import load_toml, validation_message
+from .checks import Name
 from .cost import OwnershipTerms, PriceBasis
 from .errors import CatalogError
 from .perf.simulate import Objective
@@ -21,7 +23,8 @@ from .perf.simulate import Objective
 __all__ = ["ApiCandidate", "SelfHostedCandidate", "Slo", "TokenFigures", "Tokens", "Workload",
            "load_workload"]
 
-_STRICT = ConfigDict(frozen=True, extra="forbid")
+# allow_inf_nan=False: a workload built in Python is held to what a TOML file is (catalog.load_toml)
+_STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Tokens(BaseModel):
@@ -106,16 +109,16 @@ class Candidate(TokenFigures):
 
 
 class ApiCandidate(Candidate):
-    offer: str  # "provider/model" in genai-prices, or a key of the workload's offers file
+    offer: Name  # "provider/model" in genai-prices, or a key of the workload's offers file
     batch: bool = False
 
 
 class SelfHostedCandidate(Candidate):
-    model: str
-    gpus: list[str] = ["h100-sxm"]
-    precisions: list[str] = ["bf16", "fp8", "int4"]
+    model: Name
+    gpus: list[Name] = Field(["h100-sxm"], min_length=1)
+    precisions: list[Name] = Field(["bf16", "fp8", "int4"], min_length=1)
     max_tp: PositiveInt = 8
-    engine: str = "tuned"
+    engine: Name = "tuned"
     basis: PriceBasis = PriceBasis.rent
     usd_per_gpu_hour: PositiveFloat | None = None  # overrides the catalog rent (one GPU type)
     # Share of the workload's cached input the engine finds in its prefix cache (1 = every token
@@ -126,10 +129,18 @@ class SelfHostedCandidate(Candidate):
     # the candidate is then compared once per precision, each with its own accuracy.
     by_precision: dict[str, TokenFigures] = {}
 
+    @model_validator(mode="after")
+    def _one_rent_per_gpu_type(self) -> SelfHostedCandidate:
+        if self.usd_per_gpu_hour is not None and len(set(self.gpus)) > 1:
+            raise ValueError(f"usd_per_gpu_hour is one GPU type's rent, and gpus lists "
+                             f"{len(set(self.gpus))}; give each GPU type its own [[self_hosted]] "
+                             f"table")
+        return self
+
 
 class Workload(BaseModel):
     model_config = _STRICT
-    name: str
+    name: Name
     description: str = ""
     tasks_per_day: PositiveFloat
     requests_per_task: PositiveFloat = 1

@@ -90,7 +90,7 @@ def closed_port() -> int:
                     "needs a streaming (SSE) endpoint to time tokens"),
     ("malformed", MODEL, "{url} sent a malformed event stream: '{{\"id\": \"cmpl-1\", "
                          "\"choices\": [{{\"delta\": {{\"content\": \"tok\"'"),
-    ("429", MODEL, "all 5 requests failed (http_429 x5); first error: HTTP 429: scripted 429"),
+    ("429", MODEL, "all 5 requests failed (http_429 x5); most common: HTTP 429: scripted 429"),
     ("missing", MODEL, "{url} was not found (HTTP 404); give the server's OpenAI-compatible "
                        "base URL, e.g. http://HOST:8000/v1"),
 ])
@@ -148,7 +148,7 @@ def test_bad_options_are_one_line(cli, args, message):
 def test_runs_show_unknown_and_empty_store(cli):
     assert cli("runs", "list").stdout == "no runs stored yet (truecost bench URL --model M)\n"
     r = cli("runs", "show", "nope")
-    assert (r.code, r.stderr) == (1, "error: unknown run 'nope'; known runs: \n")
+    assert (r.code, r.stderr) == (1, "error: unknown run 'nope'; there are no runs yet\n")
 
 
 def test_energy_is_skipped_with_one_line_without_nvml(cli, fake, monkeypatch):

@@ -12,20 +12,33 @@ against 2.0 ms for httpx 0.28 (16-token replies from ``tests/fakeserver.py``, 10
 concurrency 1-32), i.e. about 6x the request rate from one client core.
 
 The API key is sent as ``Authorization: Bearer``; it lives in ``Endpoint.api_key``, which is left
-out of the repr, and it is scrubbed from any server message kept in a record or an error.
+out of the repr, and it is scrubbed (in any letter case) from any server message kept in a record
+or an error.
+
+What a server can make the client hold is bounded: a response is cut at ``max_response_bytes``
+(bytes read plus ``READ_OVERHEAD_BYTES`` of bookkeeping per read, error kind ``too_large``), an
+error body is read to ``ERROR_BODY_BYTES`` at most, connecting (TCP and TLS) must finish within
+``CONNECT_TIMEOUT_S``, and ``timeout_s`` bounds the whole request: waits the server asked for,
+reading and parsing. A 429 or 503 with ``Retry-After`` is waited out and resent (at most
+``THROTTLE_RETRIES`` times, each wait at most ``MAX_RETRY_AFTER_S`` and within ``timeout_s``),
+counted in the record's ``throttled``; ``retry_after=False`` turns that off for pure load tests.
 Deliberately left out: tool-call deltas (not counted as tokens), HTTP proxies (latency through a
 proxy is not the endpoint's), non-OpenAI wire formats.
 """
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import json
-import os
+import math
 import re
 import socket
-from collections.abc import Callable
+import ssl
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from itertools import accumulate
 from time import perf_counter
 from typing import Any, Literal
@@ -33,17 +46,34 @@ from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
 
+from ..checks import API_KEY_ENV, api_key as checked_api_key, number, scrub
 from ..errors import EndpointError, InputError
 from .record import RequestRecord
 from .workload import RequestSpec
 
-__all__ = ["API_KEY_ENV", "FATAL_KINDS", "Clock", "Endpoint", "ParsedStream", "fatal",
-           "parse_stream", "send"]
+__all__ = ["API_KEY_ENV", "CONNECT_TIMEOUT_S", "DEFAULT_MAX_RESPONSE_BYTES", "FATAL_KINDS",
+           "Clock", "Endpoint", "ParsedStream", "connect_timeouts", "fatal", "parse_stream",
+           "retry_after_s", "send"]
 
-API_KEY_ENV = ("TRUECOST_API_KEY", "OPENAI_API_KEY")  # first one set wins
 # Errors that every further request would repeat: the run stops at the first one.
-FATAL_KINDS = frozenset({"connect", "http_401", "http_403", "http_404", "not_streaming",
-                         "malformed"})
+FATAL_KINDS = frozenset({"connect", "tls", "http_401", "http_403", "http_404", "not_streaming",
+                         "malformed", "internal"})
+# The longest reply of any model is well under 1 MiB of SSE (128k tokens x ~100 bytes per event
+# is 12.8 MiB): 64 MiB is generous for a real server and a hard stop for an endless one.
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 2**20
+# Bookkeeping of one network read (a bytes object and a float in two lists, ~100 bytes in
+# CPython), counted against the cap so that a server dripping one byte per read is bounded too.
+READ_OVERHEAD_BYTES = 100
+ERROR_BODY_BYTES = 64 * 2**10  # an error's body: its message is kept to 200 characters anyway
+# A TCP connect and TLS handshake that take longer are not a server under load but a wrong
+# address or scheme (https:// to a plain-HTTP port waits for a handshake that never comes).
+CONNECT_TIMEOUT_S = 10.0
+THROTTLE_RETRIES = 3  # 429/503 with Retry-After: resends of one request at most
+MAX_RETRY_AFTER_S = 60.0  # a longer wait asked for is not waited: the request fails as http_429
+PARSE_CHECK_EVENTS = 4096  # the parser looks at the clock once per this many events
+# Of a bad event, this much is kept; the message shows 200 characters of it *after* the key is
+# scrubbed, so a key the server echoed cannot survive cut in half at the end of what is kept.
+MALFORMED_KEPT = 512
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,20 +88,35 @@ class Endpoint:
     model: str
     api: Literal["chat", "completions"] = "chat"
     api_key: str | None = field(default=None, repr=False, compare=False)
-    timeout_s: float = 600.0  # whole request, first byte to last
+    timeout_s: float = 600.0  # whole request: send, waits asked for, reading and parsing
     ignore_eos: bool = False  # ask vLLM/SGLang to generate exactly max_tokens
+    max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES  # beyond it: error kind "too_large"
+    retry_after: bool = True  # wait out a 429/503's Retry-After and resend (False: an error)
 
     @classmethod
     def of(cls, url: str, model: str, *, api_key: str | None = None, timeout_s: float = 600.0,
-           ignore_eos: bool = False) -> Endpoint:
+           ignore_eos: bool = False, max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+           retry_after: bool = True) -> Endpoint:
         """Normalise ``url``: a base (``http://host:8000`` or ``.../v1``) gets
         ``/chat/completions`` (and ``/v1`` when it has no path); a URL ending in
         ``/completions`` uses the legacy text API. ``api_key`` None reads the environment
-        (``TRUECOST_API_KEY``, then ``OPENAI_API_KEY``)."""
-        parts = urlsplit(url.strip())
+        (``TRUECOST_API_KEY``, then ``OPENAI_API_KEY``); a key is used stripped, and one with
+        whitespace inside is refused. Credentials in the URL are refused (they would be sent
+        beside the key and escape the scrubbing of keys)."""
+        try:
+            parts = urlsplit(url.strip())
+            port = parts.port
+        except ValueError:  # a port that is not a number, a bad IPv6 literal
+            raise InputError(f"endpoint URL '{_display(url)}' is not a valid URL (check the host "
+                             f"and port)") from None
         if parts.scheme not in ("http", "https") or not parts.hostname:
             raise InputError(f"endpoint URL must start with http:// or https:// and name a host, "
                              f"got '{_display(url)}'")
+        if parts.username is not None or parts.password is not None:
+            raise InputError(f"endpoint URL '{_display(url)}' carries credentials (user:password@); "
+                             f"drop them and set the key in TRUECOST_API_KEY (sent as a Bearer token)")
+        if port == 0:
+            raise InputError(f"endpoint URL '{_display(url)}' has port 0; give the server's port")
         path = parts.path.rstrip("/")
         if path.endswith("/chat/completions"):
             api = "chat"
@@ -79,13 +124,14 @@ class Endpoint:
             api = "completions"
         else:
             api, path = "chat", (path or "/v1") + "/chat/completions"
-        if not model:
+        if not model or not model.strip():
             raise InputError("give the model name the server serves (--model)")
-        if not timeout_s > 0:
-            raise InputError(f"timeout must be > 0 s, got {timeout_s}")
-        if api_key is None:
-            api_key = next((os.environ[k] for k in API_KEY_ENV if os.environ.get(k)), None)
-        return cls(urlunsplit(parts._replace(path=path)), model, api, api_key, timeout_s, ignore_eos)
+        timeout_s = number(timeout_s, "--timeout", gt=0, unit="s")
+        max_response_bytes = int(number(max_response_bytes, "--max-response-bytes",
+                                        ge=MIN_RESPONSE_BYTES))
+        return cls(urlunsplit(parts._replace(path=path)), model.strip(), api,
+                   checked_api_key(api_key), timeout_s, ignore_eos, max_response_bytes,
+                   retry_after)
 
     @property
     def display_url(self) -> str:
@@ -115,17 +161,24 @@ class Endpoint:
         return json.dumps(d, separators=(",", ":")).encode()
 
     def scrub(self, text: str) -> str:
-        """One line of at most 200 characters, without the API key."""
-        line = " ".join(text.split())
-        if self.api_key:
-            line = line.replace(self.api_key, "***")
+        """One line of at most 200 characters, without the API key (in any letter case) or the
+        URL's query string."""
+        line = scrub(" ".join(text.split()).replace(self.url, self.display_url), self.api_key)
         return line[:200] + ("..." if len(line) > 200 else "")
 
 
+MIN_RESPONSE_BYTES = 1024  # a smaller cap would cut off the first event of any reply
+
+
 def _display(url: str) -> str:
-    p = urlsplit(url)
+    """``url`` without credentials or query: safe to print and store (even if malformed)."""
+    try:
+        p = urlsplit(url.strip())
+        port = p.port
+    except ValueError:  # keep what is printable: no credentials, no query
+        return re.sub(r"//[^/]*@", "//", url.strip()).split("?")[0].split("#")[0]
     host = p.hostname or ""
-    netloc = (f"[{host}]" if ":" in host else host) + (f":{p.port}" if p.port else "")
+    netloc = (f"[{host}]" if ":" in host else host) + (f":{port}" if port else "")
     return urlunsplit((p.scheme, netloc, p.path, "", ""))
 
 
@@ -164,6 +217,7 @@ class ParsedStream:
     done: bool = False
     malformed: str | None = None  # the first bad event
     error: str | None = None  # an error object sent inside the stream
+    timed_out: bool = False  # parsing stopped at the request's deadline
 
 
 def _mark_token(out: ParsedStream, t: float, payload: bytes) -> None:
@@ -178,21 +232,27 @@ def _mark_token(out: ParsedStream, t: float, payload: bytes) -> None:
         out.reasoning_chunks += not output
 
 
-def parse_stream(times: list[float], reads: list[bytes]) -> ParsedStream:
+def parse_stream(times: list[float], reads: list[bytes], *,
+                 deadline: float | None = None) -> ParsedStream:
     """Parse SSE bytes read at ``times``; an event takes the time of the read completing it.
 
     The body is split into events in C, and a plain one-line ``data: {...}`` event costs a few
     substring searches; anything else (comments, multi-line data, garbage) goes through
-    ``_event``, and a stream that mentions an error is parsed event by event."""
+    ``_event``, and a stream that mentions an error is parsed event by event. Parsing stops,
+    with ``timed_out`` set, once ``perf_counter()`` passes ``deadline``."""
+    if deadline is not None and perf_counter() > deadline:  # e.g. cut off by the timeout
+        return ParsedStream(timed_out=True)
     body = b"".join(reads)
     if b"\r" in body:
         reads = [r.replace(b"\r\n", b"\n") for r in reads]
         body = b"".join(reads)
     if b'"error"' in body:
-        return _parse_slowly(times, reads)
+        return _parse_slowly(times, reads, deadline)
     out = ParsedStream()
     ends = list(accumulate(map(len, reads)))  # body offset where each read ends
     *events, tail = body.split(b"\n\n")
+    if deadline is not None and len(events) > PARSE_CHECK_EVENTS:  # only a big body pays for it
+        events = _until(deadline, events, out)  # type: ignore[assignment]
     pos = ri = 0
     for ev in events:
         pos += len(ev) + 2  # the event is complete once its "\n\n" has arrived
@@ -210,7 +270,7 @@ def parse_stream(times: list[float], reads: list[bytes]) -> ParsedStream:
             if out.malformed or out.done:
                 break
     else:
-        if tail.strip():
+        if tail.strip() and not out.timed_out:
             _event(out, times[-1], tail)  # a last event without the blank line after it
     i = body.rfind(b'"usage"')  # the last usage object wins: never summed
     while i >= 0 and _NULL.match(body, i + 7):
@@ -224,21 +284,39 @@ def parse_stream(times: list[float], reads: list[bytes]) -> ParsedStream:
     return out
 
 
-def _parse_slowly(times: list[float], reads: list[bytes]) -> ParsedStream:
+def _parse_slowly(times: list[float], reads: list[bytes],
+                  deadline: float | None = None) -> ParsedStream:
     """Event by event (used when the stream mentions an error)."""
-    out, buf = ParsedStream(), b""
+    out = ParsedStream()
+    parts: list[bytes] = []  # reads since the last event boundary, joined once per boundary
     for t, data in zip(times, reads):
-        buf += data
-        if b"\n\n" not in buf:
+        parts.append(data)
+        # look for "\n\n" in the new read (or across its start) only, never the whole buffer
+        across = len(parts) > 1 and data[:1] == b"\n" and parts[-2][-1:] == b"\n"
+        if b"\n\n" not in data and not across:
             continue
-        *events, buf = buf.split(b"\n\n")
-        for ev in events:
+        *events, rest = b"".join(parts).split(b"\n\n")
+        parts = [rest] if rest else []
+        for ev in _until(deadline, events, out) if deadline is not None else events:
             _event(out, t, ev)
             if out.malformed or out.done:
                 return out
+        if out.timed_out:
+            return out
+    buf = b"".join(parts)
     if buf.strip() and not out.malformed:
         _event(out, times[-1], buf)
     return out
+
+
+def _until(deadline: float, events: list[bytes], out: ParsedStream) -> Iterator[bytes]:
+    """``events``, stopping (and marking ``out.timed_out``) once ``deadline`` has passed; the
+    clock is read once per ``PARSE_CHECK_EVENTS`` events."""
+    for lo in range(0, len(events), PARSE_CHECK_EVENTS):
+        if perf_counter() > deadline:
+            out.timed_out = True
+            return
+        yield from events[lo:lo + PARSE_CHECK_EVENTS]
 
 
 def _event(out: ParsedStream, t: float, ev: bytes) -> None:
@@ -250,7 +328,7 @@ def _event(out: ParsedStream, t: float, ev: bytes) -> None:
         if not data:
             if ev.strip() and not all(ln.startswith((b":", b"event:", b"id:", b"retry:"))
                                       for ln in lines):
-                out.malformed = ev[:80].decode("utf-8", "replace")
+                out.malformed = ev[:MALFORMED_KEPT].decode("utf-8", "replace")
             return  # comments (keep-alive pings) and event names carry no data
         payload = b"\n".join(data).strip()
     if payload == b"[DONE]":
@@ -258,7 +336,7 @@ def _event(out: ParsedStream, t: float, ev: bytes) -> None:
         return
     if not (payload.startswith(b"{") and payload.endswith(b"}")) or (
             out.events == 0 and not _is_json(payload)):
-        out.malformed = payload[:80].decode("utf-8", "replace")
+        out.malformed = payload[:MALFORMED_KEPT].decode("utf-8", "replace")
         return
     out.events += 1
     if out.first_chunk is None:
@@ -322,32 +400,50 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
                on_body: Callable[[int, list[bytes]], None] | None = None) -> RequestRecord:
     """Send one request and return its record (errors are records too, never exceptions).
     ``on_body(index, reads)`` receives the raw bytes of the reply after it ended (``eval``
-    decodes the answer text from them; ``bench`` passes None and keeps nothing)."""
+    decodes the answer text from them; ``bench`` passes None and keeps nothing). ``ep.timeout_s``
+    bounds it all: throttle waits, reading and parsing."""
     times: list[float] = []
     reads: list[bytes] = []
     status: int | None = None
     kind = message = None
-    for attempt in range(STALE_CONNECTION_RETRIES + 1):
+    stale = throttled = 0
+    deadline = perf_counter() + ep.timeout_s
+    timeout: dict[str, Any] = {}  # the session's (ep.timeout_s) for the first attempt
+    while True:
         t_send = perf_counter()
+        wait = None
         try:
-            async with session.post(ep.url, data=body, headers=headers) as resp:
+            async with session.post(ep.url, data=body, headers=headers, **timeout) as resp:
                 status = resp.status
                 if status != 200:
-                    kind, message = _http_error(ep, status, await resp.text(errors="replace"))
+                    text = await resp.content.read(ERROR_BODY_BYTES)
+                    kind, message = _http_error(ep, status, text.decode("utf-8", "replace"))
+                    wait, why = _throttle_wait(ep, status, resp.headers, throttled, deadline)
+                    message += why
                 elif "text/event-stream" not in resp.headers.get("Content-Type", ""):
-                    await resp.read()
                     kind, message = "not_streaming", (
                         f"{ep.display_url} ignored stream=true and answered with "
                         f"{resp.headers.get('Content-Type') or 'a non-stream body'}; truecost needs a "
                         f"streaming (SSE) endpoint to time tokens")
                 else:
+                    size, cap = 0, ep.max_response_bytes
                     async for data in resp.content.iter_any():
                         times.append(perf_counter())
                         reads.append(data)
+                        size += len(data) + READ_OVERHEAD_BYTES
+                        if size > cap:  # leaving the block closes the connection mid-stream
+                            kind, message = "too_large", (
+                                f"the response passed {cap:,} bytes (--max-response-bytes, "
+                                f"counting {READ_OVERHEAD_BYTES} per read) and was cut off")
+                            break
+        except aiohttp.ClientSSLError as e:
+            kind, message = "tls", (f"TLS with {ep.display_url} failed: {_why(e)} (does the "
+                                    f"server speak plain http://?)")
         except aiohttp.ClientConnectorError as e:
             kind, message = "connect", f"cannot connect to {ep.display_url}: {_why(e)}"
         except (aiohttp.ServerDisconnectedError, aiohttp.ClientOSError) as e:
-            if status is None and not reads and attempt < STALE_CONNECTION_RETRIES:
+            if status is None and not reads and stale < STALE_CONNECTION_RETRIES:
+                stale += 1
                 continue  # a pooled connection the server had already closed: resend on a new one
             if isinstance(e, aiohttp.ServerDisconnectedError):
                 kind, message = "disconnect", "the server closed the connection before the response ended"
@@ -355,21 +451,38 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
                 kind, message = "client_error", ep.scrub(f"{type(e).__name__}: {e}")
         except (aiohttp.ClientPayloadError, ConnectionError):
             kind, message = "disconnect", "the server closed the connection before the response ended"
+        except _CONNECT_TIMEOUT:
+            kind, message = "connect", (
+                f"cannot connect to {ep.display_url}: no connection within "
+                f"{min(CONNECT_TIMEOUT_S, ep.timeout_s):g} s" + (
+                    " (TLS handshake included: does the server speak plain http://?)"
+                    if ep.url.startswith("https:") else ""))
         except TimeoutError:
             kind, message = "timeout", f"no complete response within {ep.timeout_s:g} s"
         except aiohttp.ClientError as e:
             kind, message = "client_error", ep.scrub(f"{type(e).__name__}: {e}")
-        break
+        if wait is None:
+            break
+        throttled += 1  # the server asked to come back later: wait, then resend
+        await asyncio.sleep(wait)
+        kind = message = None
+        timeout = {"timeout": connect_timeouts(max(deadline - perf_counter(), 1e-3))}
     t_end = perf_counter()
     if on_body is not None:
         on_body(index, reads)
-    p = parse_stream(times, reads) if times else ParsedStream()
+    # a response cut off at the byte cap is an error whatever it said: not parsed (its size)
+    parse = times and kind != "too_large"
+    p = parse_stream(times, reads, deadline=deadline) if parse else ParsedStream()
     if kind is None:
-        if p.malformed is not None:
+        if p.timed_out:
+            kind, message = "timeout", (f"the response was not read and parsed within "
+                                        f"{ep.timeout_s:g} s")
+        elif p.malformed is not None:
             kind, message = "malformed", (f"{ep.display_url} sent a malformed event stream: "
                                           f"{ep.scrub(p.malformed)!r}")
         elif p.error is not None:
-            kind, message = "stream_error", ep.scrub(p.error)
+            kind, message = "stream_error", (ep.scrub(p.error)
+                                             or "the server sent an error event without a message")
         elif p.events == 0:
             kind, message = "empty_stream", "the event stream ended without any data event"
     u, shift = p.usage, clock.wall0 - clock.perf0
@@ -389,7 +502,55 @@ async def send(session: aiohttp.ClientSession, ep: Endpoint, headers: dict[str, 
         cached_tokens=_int(u, "prompt_tokens_details", "cached_tokens"),
         client_prompt_tokens=spec.input_tokens, client_output_tokens=len(p.chunk_times),
         client_reasoning_tokens=p.reasoning_chunks, max_tokens=spec.max_tokens,
-        response_bytes=sum(map(len, reads)), status=status, error_kind=kind, error=message)
+        response_bytes=sum(map(len, reads)), status=status, error_kind=kind,
+        error=scrub(message, ep.api_key) if message else message, throttled=throttled)
+
+
+def connect_timeouts(total_s: float) -> aiohttp.ClientTimeout:
+    """The whole request within ``total_s``; opening a connection (TCP connect and TLS
+    handshake) within ``CONNECT_TIMEOUT_S`` of it. ``sock_connect`` times only new connections,
+    so a request on a pooled one pays for no timer."""
+    return aiohttp.ClientTimeout(total=total_s, sock_connect=min(CONNECT_TIMEOUT_S, total_s))
+
+
+# aiohttp >= 3.10 tells a connect timeout from a read timeout
+_CONNECT_TIMEOUT = getattr(aiohttp, "ConnectionTimeoutError", ())
+
+
+def _throttle_wait(ep: Endpoint, status: int, headers: Any, throttled: int,
+                   deadline: float) -> tuple[float | None, str]:
+    """How long to wait before resending a throttled request (None: do not), and what to add
+    to the error message when a wait asked for is not honoured."""
+    if not ep.retry_after or status not in (429, 503):
+        return None, ""
+    wait = retry_after_s(headers.get("Retry-After"))
+    if wait is None:
+        return None, ""
+    if throttled >= THROTTLE_RETRIES:
+        return None, f" (still throttled after {throttled} resends following Retry-After)"
+    if wait > MAX_RETRY_AFTER_S or perf_counter() + wait >= deadline:
+        return None, (f" (Retry-After {wait:g} s: beyond the {MAX_RETRY_AFTER_S:g} s truecost "
+                      f"waits or this request's --timeout)")
+    return wait, ""
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait: delta-seconds or an HTTP date (RFC 9110
+    10.2.3); None when absent or unreadable."""
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        wait = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        wait = when.timestamp() - time.time()
+    return max(wait, 0.0) if math.isfinite(wait) else None
 
 
 def _http_error(ep: Endpoint, status: int, text: str) -> tuple[str, str]:
@@ -409,8 +570,13 @@ def _http_error(ep: Endpoint, status: int, text: str) -> tuple[str, str]:
     return f"http_{status}", f"HTTP {status}: {msg}" if msg else f"HTTP {status}"
 
 
-def _why(e: aiohttp.ClientConnectorError) -> str:
-    os_err = e.os_error
+def _why(e: aiohttp.ClientConnectorError | aiohttp.ClientSSLError) -> str:
+    os_err = getattr(e, "os_error", None)
+    if isinstance(e, aiohttp.ClientSSLError) or isinstance(os_err, ssl.SSLError):
+        reason = getattr(os_err, "reason", None) or getattr(e, "reason", None)
+        return str(reason or os_err or e).lower().replace("_", " ")
+    if os_err is None:
+        return str(e).lower() or type(e).__name__
     if isinstance(os_err, socket.gaierror):
         return "host not found"
     if os_err.errno == errno.ECONNREFUSED or isinstance(os_err, ConnectionRefusedError):

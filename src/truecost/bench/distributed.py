@@ -32,8 +32,11 @@ knob), and installing truecost on the workers (they need the same truecost and a
 
 from __future__ import annotations
 
+import os
+import socket
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from dataclasses import dataclass
 from typing import Any
 
@@ -43,12 +46,15 @@ from .record import RequestRecord
 from .runner import run_shard
 from .workload import RequestSpec
 
-__all__ = ["LEAD_S", "MAX_CLOCK_SKEW_S", "READY_TIMEOUT_S", "ShardPlan", "plan_shards",
-           "run_sharded"]
+__all__ = ["LEAD_S", "MAX_CLOCK_SKEW_S", "READY_TIMEOUT_S", "ShardPlan", "check_reachable",
+           "plan_shards", "run_sharded"]
 
 LEAD_S = 0.5  # t0 is this long after all shards are ready: covers handing them the run call
 READY_TIMEOUT_S = 300.0  # a cluster that cannot start a client process in 5 min is not usable
 MAX_CLOCK_SKEW_S = 0.005  # tolerated clock disagreement between machines: NTP on a LAN does ~1 ms
+# ray.init() retries an unreachable address for minutes; a TCP connect tells in seconds.
+REACH_TIMEOUT_S = 5.0
+RAY_GCS_PORT = 6379  # Ray's default head (GCS) port, when an address names none
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +199,47 @@ def _init(ray: Any, address: str) -> None:
     if address == "local":
         ray.init(**kwargs)
         return
+    check_reachable(address)
     try:
         ray.init(address=address, **kwargs)
     except ConnectionError as e:
         raise InputError(f"cannot join the Ray cluster at '{address}': "
                          f"{str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
+
+
+def check_reachable(address: str) -> None:
+    """Fail in seconds, with one line, when a Ray address cannot be reached (``ray.init``
+    would retry for minutes). ``auto`` is the cluster this machine joined (``RAY_ADDRESS`` or
+    Ray's own record of it); ``ray://host:port`` a Ray client server; ``host[:port]`` a head."""
+    target = address.strip()
+    if not target:
+        raise InputError("--ray needs an address: local, auto, host:port or ray://host:port")
+    if target == "auto":
+        target = os.environ.get("RAY_ADDRESS", "").strip() or _current_cluster()
+        if not target:
+            raise InputError("--ray auto: this machine has joined no Ray cluster (ray start); "
+                             "give the head's address, or --ray local")
+    hostport = target.removeprefix("ray://").split("/")[0]
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        host, port = hostport, str(RAY_GCS_PORT)
+    host = host.strip("[]")
+    if not host or not 0 < int(port) < 65536:
+        raise InputError(f"--ray '{address}' is not an address: give local, auto, host:port or "
+                         f"ray://host:port")
+    try:
+        socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()
+    except OSError as e:
+        why = ("no answer within " + f"{REACH_TIMEOUT_S:g} s" if isinstance(e, TimeoutError)
+               else "host not found" if isinstance(e, socket.gaierror)
+               else (e.strerror or type(e).__name__).lower())
+        raise InputError(f"cannot reach the Ray cluster at '{address}' ({host}:{port}): {why}; "
+                         f"is Ray running there (ray start --head)?") from None
+
+
+def _current_cluster() -> str:
+    """The address Ray recorded for the cluster this machine belongs to (``ray start``)."""
+    try:
+        return Path("/tmp/ray/ray_current_cluster").read_text().strip()
+    except OSError:
+        return ""

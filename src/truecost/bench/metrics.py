@@ -178,6 +178,8 @@ def parse_slos(text: str | Sequence[Slo] | None) -> tuple[Slo, ...]:
                              f"ttft_p95=1s,itl_p95=50ms (metrics: {', '.join(_PER_REQUEST)})")
         if m["unit"] not in _UNITS:
             raise InputError(f"SLO '{part}' needs a unit: s, ms or us (e.g. {part}ms)")
+        if not math.isfinite(float(m["v"])):
+            raise InputError(f"SLO '{part}': the value is too large to be a time")
         q = float(m["q"]) if m["q"] else None
         if q is not None and not 0 < q <= 100:
             raise InputError(f"SLO '{part}': percentile must be within (0, 100]")
@@ -236,6 +238,7 @@ class PointSummary:
     e2e_from_intended: Distribution
     send_lag: Distribution
     tokens: TokenStats
+    throttled: int = 0  # 429/503 answers with Retry-After waited out and resent (measured requests)
 
     @property
     def duration_s(self) -> float | None:
@@ -311,7 +314,7 @@ def summarize(records: Iterable[RequestRecord], *, warmup: int = 0, drain: int =
         slos=tuple(slos), slo_met=slo_met,
         icl=Distribution.of(g for r in ok for g in icl(r)),
         send_lag=Distribution.of(send_lag(r) for r in m),
-        tokens=token_stats(ok), **dists)
+        tokens=token_stats(ok), throttled=sum(r.throttled for r in m), **dists)
 
 
 def _percentile_of(ok: list[RequestRecord], s: Slo) -> float | None:

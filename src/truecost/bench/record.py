@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
-__all__ = ["FIELDS", "RequestRecord"]
+__all__ = ["FIELDS", "SIDE_FIELDS", "RequestRecord"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,6 +41,9 @@ class RequestRecord:
     status: int | None = None  # HTTP status; None when no response arrived
     error_kind: str | None = None  # None for a success; "http_429", "disconnect", ...
     error: str | None = None  # one line, never containing the API key
+    # 429/503 answers with Retry-After waited out before the last attempt (whose send and
+    # timestamps are the ones above). Stored in a side table (store.py), not in ``FIELDS``.
+    throttled: int = 0
 
     @property
     def ok(self) -> bool:
@@ -61,13 +64,15 @@ class RequestRecord:
         return self.reasoning_tokens if self.reasoning_tokens is not None else self.client_reasoning_tokens
 
     def to_row(self) -> tuple:
+        """The stored columns (``FIELDS``), in order."""
         return tuple(getattr(self, n) for n in FIELDS)
 
     @classmethod
-    def from_row(cls, row: tuple | list) -> RequestRecord:
+    def from_row(cls, row: tuple | list, throttled: int = 0) -> RequestRecord:
         values = dict(zip(FIELDS, row, strict=True))
         values["chunk_times"] = list(values["chunk_times"] or [])
-        return cls(**values)
+        return cls(**values, throttled=throttled or 0)
 
 
-FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RequestRecord))
+SIDE_FIELDS = ("throttled",)  # kept beside the request table, keyed by (run, point, index)
+FIELDS: tuple[str, ...] = tuple(f.name for f in fields(RequestRecord) if f.name not in SIDE_FIELDS)

@@ -7,31 +7,43 @@ runs each with ``runner.run_shard`` (or, with ``ray_address``, the Ray hook
 each point with ``metrics.summarize``. Cost at a point: a self-hosted deployment's $/s divided by
 the throughput it sustained there (100% busy at that load), or an API offer's price of each
 measured request's real token counts.
+
+Inputs are checked before anything is sent (``checks``): every number finite and in its range,
+and a point that could not finish says so up front — a schedule longer than ``MAX_POINT_S``, more
+than ``runner.MAX_REQUESTS_PER_POINT`` requests, a rate beyond ``MAX_RATE``. Schedules are read
+lazily, and at most ``PROMPT_POOL_BYTES`` of distinct prompts are built (then cycled). A SIGTERM
+(``timeout 60 truecost bench ...``) ends the run as Ctrl-C does: marked ``interrupted``, with what
+it measured kept. Error text kept or printed is scrubbed of the API key.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import secrets
+import signal
+import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from itertools import islice, takewhile
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
+from ..checks import finite_numbers, number, scrub
 from ..cost import HourlyCost
 from ..errors import EndpointError, InputError
 from ..prices import Offer
 from ..provenance import Provenance
 from . import schedule
-from .client import Endpoint
+from .client import DEFAULT_MAX_RESPONSE_BYTES, Endpoint
 from .energy import EnergyReport, EnergyUnavailable, Sampler, energy_report, idle_power_w, nvml_counter
 from .metrics import PointSummary, measured, parse_slos, summarize
 from .pricing import PointCost, point_cost, pricing
 from .record import RequestRecord
-from .runner import MAX_CONNECTIONS, run_shard
+from .runner import MAX_CONNECTIONS, MAX_REQUESTS_PER_POINT, run_shard
 from .workload import (
     APPROXIMATE_NOTE,
     RequestSpec,
@@ -47,6 +59,17 @@ __all__ = ["BenchResult", "OperatingPoint", "run_bench"]
 DEFAULT_REQUESTS = 100  # per operating point, when neither requests nor duration is given
 SWEEP_PROBE_CONCURRENCY = 64  # closed-loop load that finds the maximum throughput of a sweep
 DURATION_POOL = 1000  # distinct prompts cycled through when a closed loop runs for a duration
+MAX_POINT_S = 7 * 86400.0  # one operating point runs at most a week (--duration, or a schedule)
+# No HTTP load generator sends a million requests/s (truecost: ~2,000 per client core, README);
+# a higher --rate is a typo, not a test.
+MAX_RATE = 1e6
+# One client reaches one server port over at most 65,535 local ports (TCP's 16-bit port space).
+MAX_CONCURRENCY = 65_535
+MAX_SWEEP_STEPS = 100
+# Distinct prompts (and request bodies) are built up to this many bytes, then cycled: a long
+# run at a high rate must not hold a million prompts in memory.
+PROMPT_POOL_BYTES = 256 * 2**20
+BYTES_PER_PROMPT_TOKEN = 12  # a word and its space, twice: the prompt and the JSON body
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +123,8 @@ class _Plan:
     mode: str
     concurrency: int | None
     rate: float | None
-    offsets: list[float] | None
+    offsets: Callable[[], Iterator[float]] | None  # a fresh, lazy schedule (open loop)
+    count: int | None  # requests the point sends (open loop: expected, for a duration)
     drain: int
 
 
@@ -114,11 +138,16 @@ def _concurrencies(value: int | Sequence[int] | str | None) -> list[int] | None:
             raise InputError(f"--concurrency takes whole numbers separated by commas, "
                              f"e.g. 1,4,16; got '{value}'") from None
     out = [value] if isinstance(value, int) else list(value)
-    if not out or any(c < 1 for c in out):
+    if not out or any(not isinstance(c, int) or c < 1 for c in out):
         raise InputError(f"concurrency must be >= 1, got {value}")
+    if max(out) > MAX_CONCURRENCY:
+        raise InputError(f"--concurrency {max(out):,} is more than one client can hold open "
+                         f"({MAX_CONCURRENCY:,}: TCP's port space); spread the load with --ray")
     return out
 
 
+@finite_numbers(duration_s="--duration", timeout_s="--timeout", energy_idle_s="--energy-idle-s",
+                energy_gpus="--energy-gpus")
 def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | None = None,
               rate: float | None = None, poisson: bool = False, sweep: bool = False,
               sweep_steps: int = 5, requests: int | None = None, duration_s: float | None = None,
@@ -131,6 +160,7 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
               energy_gpus: Sequence[int] | None = None, energy_idle_s: float = 2.0,
               timeout_s: float = 600.0, ignore_eos: bool = False,
               max_connections: int = MAX_CONNECTIONS, api_key: str | None = None,
+              max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, retry_after: bool = True,
               ray_address: str | None = None, store: bool | str | Path = True,
               on_event: Callable[[str], None] | None = None) -> BenchResult:
     """Measure an OpenAI-compatible streaming endpoint and turn it into $ per token and request.
@@ -146,14 +176,17 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     or the ``replay`` log. Cost: ``gpu`` × ``gpus`` (catalog $/GPU-hour or ``usd_per_gpu_hour``),
     or an API ``offer``. ``api_key`` default: ``TRUECOST_API_KEY``, else ``OPENAI_API_KEY``.
     ``max_connections`` caps requests in flight in open loop (a request finding none free waits,
-    and the wait shows as send lag). ``store``: True (the default store), a DuckDB path, or
-    False. ``on_event`` receives progress lines.
+    and the wait shows as send lag). ``max_response_bytes`` cuts off a longer response (error
+    kind ``too_large``); ``retry_after`` waits out a 429/503's Retry-After and resends (counted
+    as ``throttled``; False makes them errors, for pure load tests). ``store``: True (the
+    default store), a DuckDB path, or False. ``on_event`` receives progress lines.
 
     >>> r = run_bench("http://localhost:8000/v1", "llama-3.1-8b", concurrency=[1, 8], gpu="h100-sxm")
     >>> r.points[1].summary.output_token_throughput, r.points[1].cost.usd_per_mtok_output
     """
     say = on_event or (lambda _: None)
-    ep = Endpoint.of(url, model, api_key=api_key, timeout_s=timeout_s, ignore_eos=ignore_eos)
+    ep = Endpoint.of(url, model, api_key=api_key, timeout_s=timeout_s, ignore_eos=ignore_eos,
+                     max_response_bytes=max_response_bytes, retry_after=retry_after)
     conc = _concurrencies(concurrency)
     _check_modes(conc, rate, poisson, sweep, replay, prompts, requests, duration_s, sweep_steps)
     slos = parse_slos(slo)
@@ -161,6 +194,13 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
         raise InputError(f"--max-error-rate must be within [0, 1], got {max_error_rate}")
     if warmup < 0 or (drain is not None and drain < 0):
         raise InputError("--warmup and --drain must be >= 0")
+    if not 1 <= max_connections <= MAX_CONCURRENCY:
+        raise InputError(f"--max-connections must be within [1, {MAX_CONCURRENCY:,}], got "
+                         f"{max_connections}")
+    number(replay_speed, "--replay-speed", gt=0)
+    number(energy_idle_s, "--energy-idle-s", ge=0, le=3600)
+    if energy_gpus is not None and any(g < 0 for g in energy_gpus):
+        raise InputError(f"--energy-gpus takes GPU indices (0, 1, ...), got {list(energy_gpus)}")
     prices = pricing(gpu, gpus, usd_per_gpu_hour, offer)
     tok = load_tokenizer(tokenizer) if tokenizer else None
     in_len, out_len = lengths(isl, "input length"), lengths(osl, "output length")
@@ -171,13 +211,14 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     if replay is not None:
         replay_specs, times = from_replay(replay, out_len, seed=seed, tokenizer=tok)
         replay_specs = replay_specs[:requests] if requests else replay_specs
-        plans = [_Plan("replay", None, None, schedule.replay(times, replay_speed)[:len(replay_specs)],
-                       drain or 0)]
+        offsets = schedule.replay(times, replay_speed)[:len(replay_specs)]
+        plans = [_Plan("replay", None, None, lambda: iter(offsets), len(offsets), drain or 0)]
         n = len(replay_specs)
     else:
         plans = _first_plans(conc, rate, poisson, sweep, n, duration_s, seed, drain)
     for p in plans:
         _check_window(n, warmup, p)
+        _check_finishes(p, n, duration_s)
     notes: list[str] = []
     if (prompts is None and replay is None and tok is None) or (
             replay_specs and tok is None and any(s.input_tokens for s in replay_specs)):
@@ -186,7 +227,7 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     def specs_for(point: int, plan: _Plan) -> list[RequestSpec]:
         if replay_specs is not None:
             return replay_specs
-        count = len(plan.offsets) if plan.offsets is not None else (n or DURATION_POOL)
+        count = min(plan.count or n or DURATION_POOL, _pool_size(in_len))
         if prompts is not None:
             return from_prompts(prompts, count, out_len, seed=seed + point, tokenizer=tok)
         return synthetic(count, in_len, out_len, seed=seed * 1_000_003 + point, tokenizer=tok)
@@ -201,6 +242,7 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
         usd_per_gpu_hour=usd_per_gpu_hour, offer=str(getattr(offer, "key", offer) or "") or None,
         energy=energy, energy_gpus=list(energy_gpus) if energy_gpus is not None else None,
         timeout_s=timeout_s, ignore_eos=ignore_eos, max_connections=max_connections,
+        max_response_bytes=max_response_bytes, retry_after=retry_after,
         ray_address=ray_address, api=ep.api).items()}
     writer = _open_writer(store)
     if writer is not None:
@@ -209,7 +251,9 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
                             "truecost_version": version("truecost"), "config": config}))
     points: list[OperatingPoint] = []
     status, error, sampler = "failed", None, None
+    stack = contextlib.ExitStack()
     try:
+        stack.enter_context(_sigterm_interrupts())
         sampler, idle_w, n_gpus = _start_energy(energy, energy_gpus, energy_idle_s, notes, say)
         k = 0
         while k < len(plans):
@@ -234,15 +278,18 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
                 plans += _sweep_plans(point, sweep_steps, poisson, n, duration_s, seed, drain)
                 for p in plans[1:]:
                     _check_window(n, warmup, p)
+                    _check_finishes(p, n, duration_s)
             k += 1
         status = "complete"
     except BaseException as e:
         status = "interrupted" if isinstance(e, KeyboardInterrupt) else "failed"
-        error = str(e) or type(e).__name__
+        error = scrub(str(e) or type(e).__name__, ep.api_key)
         raise
     finally:
+        stack.close()
         samples = sampler.stop() if sampler is not None else []
-        notes.extend(_usage_notes(points) + _lag_notes(points))
+        notes.extend(_usage_notes(points) + _lag_notes(points) + _throttle_notes(points))
+        notes[:] = [scrub(n, ep.api_key) for n in notes]
         if writer is not None:
             writer.put(("samples", run_id, [(t, g, mj) for t, per_gpu in samples
                                             for g, mj in enumerate(per_gpu)]))
@@ -260,16 +307,20 @@ def _first_plans(conc: list[int] | None, rate: float | None, poisson: bool, swee
         return [_open_plan(rate, poisson, n, duration_s, seed, drain)]
     if sweep:
         c = max(conc) if conc else SWEEP_PROBE_CONCURRENCY
-        return [_Plan("throughput", c, None, None, c if drain is None else drain)]
-    return [_Plan("concurrency", c, None, None, c if drain is None else drain)
+        return [_Plan("throughput", c, None, None, n, c if drain is None else drain)]
+    return [_Plan("concurrency", c, None, None, n, c if drain is None else drain)
             for c in conc or [1]]
 
 
 def _all_failed(records: list[RequestRecord]) -> EndpointError:
-    first = next((r for r in records if not r.ok), None)
-    kinds = ", ".join(f"{k} x{c}" for k, c in Counter(r.error_kind for r in records).items())
-    return EndpointError(f"all {len(records)} requests failed ({kinds}); first error: "
-                         f"{first.error if first else 'none'}")
+    """Every request of the run failed: say how, and the commonest cause in full."""
+    kinds = Counter(r.error_kind for r in records if not r.ok).most_common()
+    if not kinds:
+        return EndpointError("the point sent no request; nothing was measured")
+    common = next(r for r in records if r.error_kind == kinds[0][0])
+    listed = ", ".join(f"{k} x{c}" for k, c in kinds)
+    return EndpointError(f"all {len(records)} requests failed ({listed}); most common: "
+                         f"{common.error or common.error_kind}")
 
 
 def _check_modes(conc: list[int] | None, rate: float | None, poisson: bool, sweep: bool,
@@ -288,14 +339,58 @@ def _check_modes(conc: list[int] | None, rate: float | None, poisson: bool, swee
                          "throughput)")
     if requests is not None and requests < 1:
         raise InputError(f"--requests must be >= 1, got {requests}")
-    if duration_s is not None and not duration_s > 0:
-        raise InputError(f"--duration must be > 0 s, got {duration_s}")
-    if sweep_steps < 1:
-        raise InputError(f"--sweep-steps must be >= 1, got {sweep_steps}")
+    if requests is not None and requests > MAX_REQUESTS_PER_POINT:
+        raise InputError(f"--requests {requests:,} is more than one operating point keeps "
+                         f"({MAX_REQUESTS_PER_POINT:,}: every record is held in memory until the "
+                         f"point is summarised); run several points or several runs")
+    if duration_s is not None:
+        number(duration_s, "--duration", gt=0, le=MAX_POINT_S, unit="s (a week at most)")
+    if rate is not None:
+        number(rate, "--rate", gt=0, le=MAX_RATE, unit="requests/s")
+    if not 1 <= sweep_steps <= MAX_SWEEP_STEPS:
+        raise InputError(f"--sweep-steps must be within [1, {MAX_SWEEP_STEPS}], got {sweep_steps}")
+
+
+def _check_finishes(plan: _Plan, n: int | None, duration_s: float | None) -> None:
+    """Say up front when a point cannot finish within its bounds: more requests than a point
+    keeps, or a schedule that runs for longer than a week."""
+    if plan.count is not None and plan.count > MAX_REQUESTS_PER_POINT:
+        asked = (f"the replayed log has {plan.count:,} requests" if plan.mode == "replay" else
+                 f"at {plan.rate:g} requests/s for {duration_s or 0:g} s, one operating point "
+                 f"would send {plan.count:,} requests")
+        raise InputError(f"{asked}, more than the {MAX_REQUESTS_PER_POINT:,} one point keeps "
+                         f"(every record is held in memory until the point is summarised); "
+                         + ("replay part of it (--requests)" if plan.mode == "replay"
+                            else "lower --rate or --duration"))
+    if plan.rate is not None and plan.count and duration_s is None:
+        span = (plan.count - 1) / plan.rate
+        if span > MAX_POINT_S:
+            raise InputError(f"at {plan.rate:g} requests/s, {plan.count:,} requests take "
+                             f"{_span(span)}, more than the week one operating point may run; "
+                             f"raise --rate, lower --requests, or bound it with --duration")
+    if plan.mode == "replay" and plan.offsets is not None:
+        last = max(plan.offsets(), default=0.0)
+        if last > MAX_POINT_S:
+            raise InputError(f"the replayed log spans {_span(last)} at --replay-speed; more than "
+                             f"the week one operating point may run: raise --replay-speed or "
+                             f"replay part of the log (--requests)")
+
+
+def _span(seconds: float) -> str:
+    for unit, size in (("years", 365.25 * 86400), ("days", 86400), ("hours", 3600)):
+        if seconds >= size:
+            return f"{seconds / size:,.3g} {unit}"
+    return f"{seconds:,.3g} s"
+
+
+def _pool_size(in_len: Any) -> int:
+    """How many distinct prompts to build: as many as fit in PROMPT_POOL_BYTES."""
+    per_prompt = (getattr(in_len, "mean", 256) + 64) * BYTES_PER_PROMPT_TOKEN
+    return max(1, int(PROMPT_POOL_BYTES // per_prompt))
 
 
 def _check_window(n: int | None, warmup: int, plan: _Plan) -> None:
-    total = len(plan.offsets) if plan.offsets is not None and n is None else n
+    total = plan.count if plan.count is not None and n is None else n
     if total is not None and total <= warmup + plan.drain:
         raise InputError(f"{total} requests leave none to measure after warm-up {warmup} and "
                          f"drain {plan.drain}" + (" (drain defaults to the concurrency)"
@@ -305,11 +400,19 @@ def _check_window(n: int | None, warmup: int, plan: _Plan) -> None:
 
 def _open_plan(rate: float, poisson: bool, n: int | None, duration_s: float | None, seed: int,
                drain: int | None, mode: str | None = None) -> _Plan:
-    count = n if n is not None else math.ceil(rate * (duration_s or 0)) + 1
-    offsets = (schedule.poisson(rate, count, seed) if poisson else schedule.constant(rate, count))
-    if duration_s is not None:
-        offsets = schedule.within(offsets, duration_s)
-    return _Plan(mode or ("poisson" if poisson else "rate"), None, rate, offsets, drain or 0)
+    """An open-loop point: a lazy schedule of ``n`` sends, or of those within ``duration_s``
+    (``count`` is then the expected number, ``ceil(rate × duration)``)."""
+    expected = math.ceil(rate * duration_s) if duration_s is not None else None
+    count = n if expected is None else expected if n is None else min(n, expected)
+
+    def offsets() -> Iterator[float]:
+        times = (schedule.poisson_times(rate, seed) if poisson else schedule.constant_times(rate))
+        if duration_s is not None:
+            times = takewhile(lambda t: t < duration_s, times)
+        return islice(times, n) if n is not None else times
+
+    schedule.constant_times(rate)  # a bad rate fails here, before the run
+    return _Plan(mode or ("poisson" if poisson else "rate"), None, rate, offsets, count, drain or 0)
 
 
 def _sweep_plans(probe: OperatingPoint, steps: int, poisson: bool, n: int | None,
@@ -329,7 +432,7 @@ def _describe(plan: _Plan, n: int | None, duration_s: float | None) -> str:
         load = {"concurrency": f"concurrency {plan.concurrency}",
                 "throughput": f"max throughput at concurrency {plan.concurrency}"}.get(
                     plan.mode, "replaying the log")
-    size = (f"{len(plan.offsets)} requests" if plan.offsets is not None
+    size = (f"{plan.count} requests" if plan.offsets is not None and n is not None
             else f"{n} requests" if n else f"{duration_s:g} s")
     return f"{load}, {size}"
 
@@ -349,13 +452,17 @@ def _execute(ep: Endpoint, specs: list[RequestSpec], plan: _Plan, point: int,
     if ray_address is not None:
         from .distributed import run_sharded  # the Ray hook; imported only when asked for
 
-        records = run_sharded(ep, specs, plan.offsets, plan.concurrency, ray_address,
+        offsets = None
+        if plan.offsets is not None:  # shards take slices: a list (of at most a point's cap)
+            offsets = list(islice(plan.offsets(), MAX_REQUESTS_PER_POINT))
+            specs = [specs[i % len(specs)] for i in range(len(offsets))]
+        records = run_sharded(ep, specs, offsets, plan.concurrency, ray_address,
                               point=point, duration_s=duration_s, max_error_rate=max_error_rate,
                               on_record=on_record)
         return records, None
     t0 = time.time()
-    out = run_shard(ep, specs, plan.offsets, plan.concurrency, t0, point=point,
-                    duration_s=duration_s, max_requests=n if plan.offsets is None else None,
+    out = run_shard(ep, specs, plan.offsets() if plan.offsets is not None else None,
+                    plan.concurrency, t0, point=point, duration_s=duration_s, max_requests=n,
                     max_error_rate=max_error_rate, max_connections=max_connections,
                     on_record=on_record)
     return out.records, out.stop_reason
@@ -414,6 +521,32 @@ def _usage_notes(points: list[OperatingPoint]) -> list[str]:
         return [f"the server reported usage for {reported} of {ok} requests; chunk counts "
                 f"stand in for the rest"]
     return []
+
+
+def _throttle_notes(points: list[OperatingPoint]) -> list[str]:
+    return [f"{p.label}: the server throttled {p.summary.throttled} time(s) (HTTP 429/503 with "
+            f"Retry-After); truecost waited as asked and resent (latencies are those of the "
+            f"last attempt; --no-retry-after makes them errors)"
+            for p in points if p.summary.throttled]
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts() -> Iterator[None]:
+    """SIGTERM (``timeout``, ``kill``, a job scheduler) ends the run as Ctrl-C does: in the main
+    thread it raises KeyboardInterrupt, so the run is marked ``interrupted`` and what it
+    measured is kept. The previous handler comes back afterwards."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum} (SIGTERM)")
+
+    previous = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 LATE_S = 0.05  # a send lag p99 above this means the client, not the server, set the pace

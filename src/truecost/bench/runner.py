@@ -18,9 +18,12 @@ without one a late moment makes the sender open hundreds at once and fall furthe
 the client fell behind; capped at 64-512 it kept up with 2,500 req/s).
 
 Stop conditions: the requests (or schedule) run out, ``duration_s`` passes (no new sends; those
-in flight finish), the error rate passes ``max_error_rate``, or an error that every request would
-repeat (refused connection, 401/403/404, no streaming, malformed stream) ends the shard with an
-``EndpointError`` carrying the records measured so far in ``.records``.
+in flight finish), ``MAX_REQUESTS_PER_POINT`` have been sent, the error rate passes
+``max_error_rate``, or an error that every request would repeat (refused connection, TLS,
+401/403/404, no streaming, malformed stream, a bug in truecost) ends the shard with an
+``EndpointError`` carrying the records measured so far in ``.records``. A schedule may be any
+iterable of offsets, read lazily: an open loop never holds more than ``max_connections``
+requests (sent or waiting for a connection), whatever the rate asked for.
 """
 
 from __future__ import annotations
@@ -30,23 +33,27 @@ import concurrent.futures
 import gc
 import itertools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from time import perf_counter
 
 import aiohttp
 
 from ..errors import EndpointError, InputError
-from .client import Clock, Endpoint, fatal, send
+from .client import Clock, Endpoint, connect_timeouts, fatal, send
 from .record import RequestRecord
 from .workload import RequestSpec
 
-__all__ = ["MAX_CONNECTIONS", "MIN_REQUESTS_FOR_ERROR_RATE", "SPIN_S", "ShardOutcome", "execute_shard",
-           "run_shard"]
+__all__ = ["MAX_CONNECTIONS", "MAX_REQUESTS_PER_POINT", "MIN_REQUESTS_FOR_ERROR_RATE", "SPIN_S",
+           "ShardOutcome", "execute_shard", "run_shard"]
 
 SPIN_S = 0.0015  # spin this long before a deadline: epoll's 1 ms granularity + wake-up latency
 MAX_CONNECTIONS = 512  # open loop: requests in flight at most (see the module docstring)
 MIN_REQUESTS_FOR_ERROR_RATE = 10  # judge the error rate only after this many completions
+# Every record is kept in memory until the point is summarised (~1 KB with 128 tokens' chunk
+# times): a million per point is ~1 GB, and over 8 minutes even at 2,000 req/s.
+MAX_REQUESTS_PER_POINT = 1_000_000
+BUG_HINT = "this is a bug in truecost: please report it with the command you ran"
 
 
 @dataclass(slots=True)
@@ -68,7 +75,7 @@ def execute_shard(endpoint: Endpoint, requests: Sequence[RequestSpec],
 
 
 def run_shard(endpoint: Endpoint, requests: Sequence[RequestSpec],
-              send_offsets: Sequence[float] | None, concurrency: int | None, t0_wall: float, *,
+              send_offsets: Iterable[float] | None, concurrency: int | None, t0_wall: float, *,
               point: int = 0, index_start: int = 0, index_step: int = 1,
               duration_s: float | None = None, max_requests: int | None = None,
               max_error_rate: float | None = None, max_connections: int = MAX_CONNECTIONS,
@@ -79,8 +86,8 @@ def run_shard(endpoint: Endpoint, requests: Sequence[RequestSpec],
     - ``index_start``/``index_step``: record k gets index ``index_start + k * index_step``, so
       shards of one schedule (``offsets[i::n]``) keep distinct, global indices.
     - ``duration_s``: no sends after ``t0_wall + duration_s``.
-    - ``max_requests``: closed loop sends at most this many; default ``len(requests)``, or
-      unlimited (cycling through ``requests``) when ``duration_s`` is set.
+    - ``max_requests``: sends at most this many; closed loop default ``len(requests)``, or
+      ``MAX_REQUESTS_PER_POINT`` (cycling through ``requests``) when ``duration_s`` is set.
     - ``max_error_rate``: stop sending when errors / completed exceeds it (after 10 requests).
     - ``max_connections``: open loop's cap on requests in flight.
     - ``on_record``: called in the event loop with each completed record; keep it cheap.
@@ -109,7 +116,7 @@ def run_shard(endpoint: Endpoint, requests: Sequence[RequestSpec],
 class _Shard:
     ep: Endpoint
     specs: Sequence[RequestSpec]
-    offsets: Sequence[float] | None
+    offsets: Iterable[float] | None
     concurrency: int | None
     t0_wall: float
     point: int
@@ -138,7 +145,7 @@ class _Shard:
         # ssl=False for plain http: building the default TLS context takes ~0.1 s
         connector = aiohttp.TCPConnector(limit=limit, limit_per_host=0, ttl_dns_cache=None,
                                          ssl=self.ep.url.startswith("https:"))
-        timeout = aiohttp.ClientTimeout(total=self.ep.timeout_s)
+        timeout = connect_timeouts(self.ep.timeout_s)
         gc.freeze()  # long-lived objects out of the collector's way: shorter GC pauses
         try:
             async with aiohttp.ClientSession(connector=connector, timeout=timeout,
@@ -175,16 +182,24 @@ class _Shard:
     async def _one(self, k: int, intended: float | None) -> None:
         j = k % len(self.specs)
         async with self.slots:  # closed loop: never waits (one per worker)
-            rec = await send(self.session, self.ep, self.headers, self.bodies[j], self.clock,
-                             point=self.point, index=self.index_start + k * self.index_step,
-                             intended=intended, spec=self.specs[j], on_body=self.on_body)
+            try:
+                rec = await send(self.session, self.ep, self.headers, self.bodies[j], self.clock,
+                                 point=self.point, index=self.index_start + k * self.index_step,
+                                 intended=intended, spec=self.specs[j], on_body=self.on_body)
+            except Exception as e:  # noqa: BLE001 - a bug: its record says so, and it stops the run
+                now = self.clock.wall(perf_counter())
+                rec = RequestRecord(
+                    point=self.point, index=self.index_start + k * self.index_step,
+                    intended_send=intended, actual_send=now, end=now, error_kind="internal",
+                    error=self.ep.scrub(f"internal error in truecost ({type(e).__name__}: {e}); "
+                                        f"{BUG_HINT}"))
         self._done(rec)
 
     async def _closed(self) -> None:
         assert self.concurrency is not None
         await _wait_until(self.clock.perf(self.t0_wall))
         end = self.clock.perf(self.t0_wall + self.duration_s) if self.duration_s else None
-        limit = self.max_requests or (None if self.duration_s else len(self.specs))
+        limit = self.max_requests or (MAX_REQUESTS_PER_POINT if self.duration_s else len(self.specs))
         counter = itertools.count()
 
         async def worker() -> None:
@@ -195,23 +210,38 @@ class _Shard:
                 await self._one(k, None)
 
         self.tasks = {asyncio.create_task(worker()) for _ in range(self.concurrency)}
-        await asyncio.gather(*self.tasks, return_exceptions=True)
+        _raise_first(await asyncio.gather(*self.tasks, return_exceptions=True))
+        if limit == MAX_REQUESTS_PER_POINT and next(counter) > limit and self.stop is None:
+            self.stop = f"stopped at {MAX_REQUESTS_PER_POINT:,} requests, the most one point keeps"
 
     async def _open(self) -> None:
         assert self.offsets is not None
+        limit = min(self.max_requests or MAX_REQUESTS_PER_POINT, MAX_REQUESTS_PER_POINT)
         for k, off in enumerate(self.offsets):
             if self.stop is not None or (self.duration_s is not None and off >= self.duration_s):
                 break
-            if self.max_requests is not None and k >= self.max_requests:
+            if k >= limit:
                 break
             await _wait_until(self.clock.perf(self.t0_wall + off))
+            # At most max_connections requests alive (sent, or waiting for a connection),
+            # however far behind its schedule the sender falls: the wait shows as send lag.
+            while len(self.tasks) >= self.max_connections and self.stop is None:
+                await asyncio.wait(self.tasks, return_when=asyncio.FIRST_COMPLETED)
             if self.stop is not None:
                 break
             task = asyncio.create_task(self._one(k, self.t0_wall + off))
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         while self.tasks:
-            await asyncio.gather(*list(self.tasks), return_exceptions=True)
+            _raise_first(await asyncio.gather(*list(self.tasks), return_exceptions=True))
+
+
+def _raise_first(results: list[object]) -> None:
+    """gather(return_exceptions=True) hides a task's exception: raise it (cancellations of the
+    other tasks, after a fatal error, are expected and not raised)."""
+    for r in results:
+        if isinstance(r, BaseException) and not isinstance(r, asyncio.CancelledError):
+            raise r
 
 
 async def _wait_until(target_perf: float) -> None:

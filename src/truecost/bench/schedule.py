@@ -2,7 +2,10 @@
 
 The sender only *follows* a schedule (``runner.py``) and records intended vs actual send time, so
 a schedule is testable without an event loop or a clock. Closed-loop (fixed concurrency) load
-needs no schedule: a new request goes out when one finishes.
+needs no schedule: a new request goes out when one finishes. ``constant_times`` and
+``poisson_times`` are the endless, lazy forms the sender reads one offset at a time (a schedule
+of a billion sends costs nothing until it is sent); ``constant`` and ``poisson`` are their first
+``n`` offsets as a list.
 
     >>> constant(4.0, 3)
     [0.0, 0.25, 0.5]
@@ -16,11 +19,13 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from itertools import count, islice
 
 from ..errors import InputError
 
-__all__ = ["constant", "poisson", "replay", "sweep_rates", "within"]
+__all__ = ["constant", "constant_times", "poisson", "poisson_times", "replay", "sweep_rates",
+           "within"]
 
 
 def _check(rate: float, n: int) -> None:
@@ -30,22 +35,35 @@ def _check(rate: float, n: int) -> None:
         raise InputError(f"number of requests must be >= 0, got {n}")
 
 
+def constant_times(rate: float, start: float = 0.0) -> Iterator[float]:
+    """Sends at exactly ``rate`` per second, endlessly: ``start + i / rate``."""
+    _check(rate, 0)
+    return (start + i / rate for i in count())
+
+
+def poisson_times(rate: float, seed: int, start: float = 0.0) -> Iterator[float]:
+    """Sends of a Poisson process of ``rate`` per second, endlessly: exponential gaps of mean
+    ``1/rate`` (coefficient of variation 1). The first send is at ``start``."""
+    _check(rate, 0)  # here, not in the generator: a bad rate fails when the schedule is made
+    return _poisson(rate, random.Random(seed), start)
+
+
+def _poisson(rate: float, rng: random.Random, t: float) -> Iterator[float]:
+    while True:
+        yield t
+        t += rng.expovariate(rate)
+
+
 def constant(rate: float, n: int, start: float = 0.0) -> list[float]:
     """``n`` sends at exactly ``rate`` per second: ``start + i / rate``."""
     _check(rate, n)
-    return [start + i / rate for i in range(n)]
+    return list(islice(constant_times(rate, start), n))
 
 
 def poisson(rate: float, n: int, seed: int, start: float = 0.0) -> list[float]:
-    """``n`` sends of a Poisson process of ``rate`` per second: exponential gaps of mean
-    ``1/rate`` (coefficient of variation 1). The first send is at ``start``."""
+    """The first ``n`` sends of ``poisson_times``."""
     _check(rate, n)
-    rng = random.Random(seed)
-    out, t = [], start
-    for _ in range(n):
-        out.append(t)
-        t += rng.expovariate(rate)
-    return out
+    return list(islice(poisson_times(rate, seed, start), n))
 
 
 def replay(timestamps: Sequence[float], speed: float = 1.0, start: float = 0.0) -> list[float]:

@@ -20,20 +20,26 @@ standard deviation 64, at least 1).
 from __future__ import annotations
 
 import json
+import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, PositiveInt, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from ..catalog import validation_message
+from ..checks import read_text
 from ..errors import InputError
 
 __all__ = ["APPROXIMATE_NOTE", "Lengths", "RequestSpec", "from_prompts", "from_replay", "lengths",
            "load_tokenizer", "synthetic"]
+
+# The longest context of any published model is 10M tokens (Llama 4 Scout): a longer prompt or
+# reply is a typo, and would be built in memory before the run.
+MAX_TOKENS_PER_REQUEST = 10_000_000
 
 APPROXIMATE_NOTE = ("prompt sizes are approximate (one word counted as one token); pass "
                     "--tokenizer for exact sizes")
@@ -113,6 +119,9 @@ def lengths(spec: int | str | Lengths, what: str = "length") -> Lengths:
     if not ok:
         raise InputError(f"bad {what} '{spec}'; write N (fixed), LOW-HIGH (uniform) or MEAN:SD "
                          f"(normal), all at least 1")
+    if not math.isfinite(out.b) or max(out.a, out.b) > MAX_TOKENS_PER_REQUEST:
+        raise InputError(f"bad {what} '{spec}': sizes must be finite and at most "
+                         f"{MAX_TOKENS_PER_REQUEST:,} tokens (the longest context of any model)")
     return out
 
 
@@ -173,10 +182,10 @@ def synthetic(n: int, isl: Lengths | int | str, osl: Lengths | int | str, *, see
 
 
 class _PromptLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     prompt: str | None = None
     messages: list[dict[str, Any]] | None = None
-    max_tokens: PositiveInt | None = None
+    max_tokens: Annotated[int, Field(gt=0, le=MAX_TOKENS_PER_REQUEST)] | None = None
 
     @model_validator(mode="after")
     def _one_of(self) -> _PromptLine:
@@ -186,10 +195,10 @@ class _PromptLine(BaseModel):
 
 
 class _ReplayLine(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
     timestamp: float | datetime
-    input_tokens: PositiveInt | None = None
-    output_tokens: PositiveInt | None = None
+    input_tokens: Annotated[int, Field(gt=0, le=MAX_TOKENS_PER_REQUEST)] | None = None
+    output_tokens: Annotated[int, Field(gt=0, le=MAX_TOKENS_PER_REQUEST)] | None = None
     prompt: str | None = None
     messages: list[dict[str, Any]] | None = None
 
@@ -206,23 +215,28 @@ class _ReplayLine(BaseModel):
 
 def _jsonl(path: Path | str, model: type[BaseModel]) -> list[Any]:
     path = Path(path)
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except FileNotFoundError:
-        raise InputError(f"{path}: file not found") from None
+    lines = read_text(path, "JSONL").splitlines()
     out = []
     for no, line in enumerate(lines, 1):
         if not line.strip():
             continue
         try:
-            out.append(model.model_validate(json.loads(line)))
+            out.append(model.model_validate(json.loads(line, parse_constant=_no_constant)))
         except json.JSONDecodeError as e:
             raise InputError(f"{path}:{no}: not JSON ({e.msg})") from None
         except ValidationError as e:
             raise InputError(validation_message(f"{path}:{no}", e)) from None
+        except RecursionError:
+            raise InputError(f"{path}:{no}: JSON nested too deeply") from None
+        except ValueError as e:  # NaN/Infinity, which JSON does not have
+            raise InputError(f"{path}:{no}: {e}") from None
     if not out:
         raise InputError(f"{path}: no requests in the file")
     return out
+
+
+def _no_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number; give a finite value")
 
 
 def _count(tokenizer: Tokenizer | None, prompt: str | None,

@@ -7,6 +7,7 @@ is accepted (``--model ./my-model.toml``, ``--gpu ./my-gpu.toml``).
 
 from __future__ import annotations
 
+import math
 import tomllib
 from functools import cache
 from importlib import resources
@@ -16,6 +17,7 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ..arch import ModelArch
+from ..checks import read_bytes
 from ..errors import CatalogError, InputError, UnknownNameError
 from ..hardware import GPU
 
@@ -25,17 +27,37 @@ T = TypeVar("T", bound=BaseModel)
 
 
 def load_toml(path: Path | str) -> dict[str, Any]:
-    """Read a TOML file, turning I/O and syntax errors into one-line ``CatalogError``s."""
+    """Read a TOML file, turning I/O and syntax errors into one-line ``CatalogError``s. A path
+    that is not a regular UTF-8 file, and a number that is not finite (TOML allows ``inf`` and
+    ``nan``), are errors too: no value truecost reads from a file may be infinite."""
     path = Path(path)
+    data = read_bytes(path, "TOML", CatalogError)
     try:
-        with path.open("rb") as f:
-            return tomllib.load(f)
-    except FileNotFoundError:
-        raise CatalogError(f"{path}: file not found") from None
-    except OSError as e:  # a directory, no permission, ...
-        raise CatalogError(f"{path}: cannot read: {e.strerror or e}") from None
+        doc = tomllib.loads(data.decode("utf-8"))
+    except UnicodeDecodeError as e:
+        raise CatalogError(f"{path}: not a UTF-8 text file (byte {e.start} is not text); give a "
+                           f"TOML file") from None
     except tomllib.TOMLDecodeError as e:
         raise CatalogError(f"{path}: invalid TOML: {e}") from None
+    except RecursionError:
+        raise CatalogError(f"{path}: invalid TOML: arrays or tables nested too deeply") from None
+    bad = next(_non_finite(doc), None)
+    if bad is not None:
+        raise CatalogError(f"{path}: {bad[0]}: {bad[1]} is not a number truecost can use; give "
+                           f"a finite value")
+    return doc
+
+
+def _non_finite(value: Any, where: str = "") -> Any:
+    """(key path, value) of every float in a TOML document that is nan or ±inf."""
+    if isinstance(value, float) and not math.isfinite(value):
+        yield where or "value", value
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            yield from _non_finite(v, f"{where}.{k}" if where else str(k))
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            yield from _non_finite(v, f"{where}[{i}]")
 
 
 def validation_message(where: str, err: ValidationError) -> str:

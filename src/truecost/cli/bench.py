@@ -82,6 +82,11 @@ def bench(
                                      "--ignore-eos")] = False,
     max_connections: Annotated[int | None, _opt(f"Open loop: requests in flight at most "
                                                 f"(default {_D['max_connections']}).")] = None,
+    max_response_bytes: Annotated[int | None, _opt(f"Cut off a longer response as an error "
+                                                   f"(default {_D['max_response_bytes']:,}).")] = None,
+    retry_after: Annotated[bool, _opt("Wait out a 429/503's Retry-After and resend (counted as "
+                                      "throttled); --no-retry-after makes them errors.",
+                                      "--retry-after/--no-retry-after")] = True,
     ray: Annotated[str | None, _opt("Ray cluster address: spread the load over it.")] = None,
     json_out: Annotated[bool, _opt("JSON on stdout instead of tables.", "--json")] = False,
 ) -> None:
@@ -92,10 +97,10 @@ def bench(
         osl=osl, prompts=prompts, replay=replay, replay_speed=replay_speed, tokenizer=tokenizer,
         seed=seed, slo=slo, gpu=gpu, gpus=gpus, usd_per_gpu_hour=usd_per_gpu_hour, offer=offer,
         energy_gpus=_ints(energy_gpus), timeout_s=timeout, max_connections=max_connections,
-        ray_address=ray).items() if v is not None}
+        max_response_bytes=max_response_bytes, ray_address=ray).items() if v is not None}
     progress = (lambda m: err_console.print(m, markup=False)) if err_console.is_terminal else None
     result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
-                       ignore_eos=ignore_eos, on_event=progress, **kwargs)
+                       ignore_eos=ignore_eos, retry_after=retry_after, on_event=progress, **kwargs)
     emit_result(result, json_out)
 
 

@@ -18,13 +18,15 @@ from rich.console import Console
 
 __all__ = ["emit", "err_console", "out_console", "print_json"]
 
-err_console = Console(stderr=True, highlight=False, soft_wrap=True)
+# markup=False: names and messages come from user files and servers; "[bold]" or "[/x]" in
+# them is text to print, never rich markup (which would restyle or crash the render).
+err_console = Console(stderr=True, highlight=False, soft_wrap=True, markup=False)
 
 
 def out_console() -> Console:
-    """A console on stdout, made per render so that COLUMNS/NO_COLOR set later are honoured."""
-    return Console(highlight=False, soft_wrap=False)
-
+    """A console on stdout, made per render so that COLUMNS/NO_COLOR set later are honoured.
+    Markup is off: every string printed through it is plain text."""
+    return Console(highlight=False, soft_wrap=False, markup=False)
 
 
 def _plain(o: Any) -> Any:
@@ -44,8 +46,9 @@ def _plain(o: Any) -> Any:
 
 
 def print_json(obj: Any) -> None:
-    """Stable, machine-readable JSON on stdout (infinities become null)."""
-    print(json.dumps(_plain(obj), indent=2, sort_keys=False, default=str))
+    """Stable, strict JSON on stdout: an unbounded figure (an excluded option's $) becomes
+    null. A NaN is a bug, never printed: ``allow_nan=False`` makes it an internal error."""
+    print(json.dumps(_plain(obj), indent=2, sort_keys=False, default=str, allow_nan=False))
 
 
 def emit(result: Any, json_out: bool, render: Callable[[Any], None]) -> None:

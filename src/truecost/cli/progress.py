@@ -34,9 +34,12 @@ class _BarTask(Task):
 
 class _Bars(Progress):
     def __init__(self) -> None:
-        self.rich = RichProgress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        # labels may hold names from user files: text, never markup
+        self.rich = RichProgress(TextColumn("{task.description}", markup=False), BarColumn(),
+                                 MofNCompleteColumn(),
                                  TimeElapsedColumn(), TimeRemainingColumn(),
-                                 TextColumn("{task.fields[errors]}"), console=err_console,
+                                 TextColumn("{task.fields[errors]}", markup=False),
+                                 console=err_console,
                                  transient=False)
         self.started = False
 

@@ -203,7 +203,7 @@ def _emit(obj: Any, json_out: bool, title: str, rows: list[tuple[str, str, str]]
 
 
 def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)  # width from $COLUMNS when set
+    return Console(highlight=False, soft_wrap=False, markup=False)  # width from $COLUMNS when set
 
 
 def _fmt(f: Figure) -> str:

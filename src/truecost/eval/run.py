@@ -31,6 +31,7 @@ from ..bench.record import RequestRecord
 from ..bench.run import OperatingPoint, _point_row  # one stored points row, as bench writes it
 from ..bench.runner import run_shard
 from ..bench.workload import RequestSpec
+from ..checks import scrub
 from ..cost import HourlyCost
 from ..errors import EndpointError, InputError
 from ..prices import Offer
@@ -227,7 +228,9 @@ def _ask(ep: Endpoint, todo: list[Question], point: int, concurrency: int,
     bar = task(progress, f"eval {ep.model}", total=len(todo))
 
     def on_body(index: int, reads: list[bytes]) -> None:
-        texts[index] = reply_text(reads)
+        # the reply is stored and printed: a server that echoes the key must not leak it
+        answer, reasoning = reply_text(reads)
+        texts[index] = (scrub(answer, ep.api_key), scrub(reasoning, ep.api_key))
 
     def on_record(rec: RequestRecord) -> None:
         a = _graded(todo[rec.index], rec, texts.pop(rec.index, ("", "")))

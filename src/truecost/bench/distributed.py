@@ -120,7 +120,7 @@ def run_sharded(endpoint: Endpoint, requests: Sequence[RequestSpec],
     try:
         import ray
     except ImportError:
-        raise InputError("--ray needs the 'ray' package: pip install 'truecost[ray]'") from None
+        raise InputError("--ray-address needs the 'ray' package: pip install 'truecost[ray]'") from None
     if not ray.is_initialized():
         _init(ray, ray_address)
     if shards is None:

@@ -125,7 +125,7 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
               warmup: int = 0, drain: int | None = None, max_error_rate: float | None = None,
               isl: int | str = 256, osl: int | str = 128, prompts: str | Path | None = None,
               replay: str | Path | None = None, replay_speed: float = 1.0,
-              tokenizer: str | None = None, seed: int = 0, slo: str | None = None,
+              tokenizer: str | None = None, seed: int | None = None, slo: str | None = None,
               gpu: str | None = None, gpus: int = 1, usd_per_gpu_hour: float | None = None,
               offer: str | Offer | None = None, energy: bool = False,
               energy_gpus: Sequence[int] | None = None, energy_idle_s: float = 2.0,
@@ -143,7 +143,8 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     ramps down — and 0 in open loop). ``max_error_rate`` stops the run at the point where the
     error rate passes it.
     Workload: synthetic ``isl``/``osl`` (``256``, ``128-512``, ``256:64``), a ``prompts`` JSONL file,
-    or the ``replay`` log. Cost: ``gpu`` × ``gpus`` (catalog $/GPU-hour or ``usd_per_gpu_hour``),
+    or the ``replay`` log, drawn with ``seed`` (default: a new one per run, stored in the
+    run's config). Cost: ``gpu`` × ``gpus`` (catalog $/GPU-hour or ``usd_per_gpu_hour``),
     or an API ``offer``. ``api_key`` default: ``TRUECOST_API_KEY``, else ``OPENAI_API_KEY``.
     ``max_connections`` caps requests in flight in open loop (a request finding none free waits,
     and the wait shows as send lag). ``store``: True (the default store), a DuckDB path, or
@@ -153,6 +154,9 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     >>> r.points[1].summary.output_token_throughput, r.points[1].cost.usd_per_mtok_output
     """
     say = on_event or (lambda _: None)
+    if seed is None:  # a new seed per run (recorded in its config): a rerun's prompts are new
+        seed = secrets.randbelow(2**31)  # to the server, so its prefix cache cannot flatter it
+        say(f"seed {seed} (pass --seed {seed} to send the same prompts again)")
     ep = Endpoint.of(url, model, api_key=api_key, timeout_s=timeout_s, ignore_eos=ignore_eos)
     conc = _concurrencies(concurrency)
     _check_modes(conc, rate, poisson, sweep, replay, prompts, requests, duration_s, sweep_steps)
@@ -289,7 +293,7 @@ def _check_modes(conc: list[int] | None, rate: float | None, poisson: bool, swee
     if requests is not None and requests < 1:
         raise InputError(f"--requests must be >= 1, got {requests}")
     if duration_s is not None and not duration_s > 0:
-        raise InputError(f"--duration must be > 0 s, got {duration_s}")
+        raise InputError(f"--duration-s must be > 0, got {duration_s}")
     if sweep_steps < 1:
         raise InputError(f"--sweep-steps must be >= 1, got {sweep_steps}")
 
@@ -423,7 +427,7 @@ def _lag_notes(points: list[OperatingPoint]) -> list[str]:
     late = [p for p in points if (p.summary.send_lag.p99 or 0) > LATE_S]
     return [f"{p.label}: the load generator fell behind its schedule (send lag p99 "
             f"{p.summary.send_lag.p99 * 1e3:.0f} ms); latencies from the intended send include "
-            f"that; raise --max-connections, lower the rate, or spread the load (--ray)"
+            f"that; raise --max-connections, lower the rate, or spread the load (--ray-address)"
             for p in late]
 
 

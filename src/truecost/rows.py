@@ -50,7 +50,12 @@ def _scalar(v: Any) -> Any:
 
 
 def csv_text(rows: Sequence[Mapping[str, Any]]) -> str:
-    """CSV with a header row; floats at full precision (``repr``, as JSON writes them)."""
+    """CSV with a header row (nested rows are flattened first); floats at full precision
+    (``repr``, as JSON writes them).
+
+        >>> csv_text(compare("examples/chat-assistant.toml").to_dict()["options"])  # doctest: +SKIP
+    """
+    rows = [flatten(r) for r in rows]
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     cols = _columns(rows)
@@ -75,7 +80,8 @@ def _duckdb_type(values: list[Any]) -> str:
 
 def write_rows(rows: Sequence[Mapping[str, Any]], path: str | Path,
                format: Literal["json", "csv", "parquet"] = "csv") -> Path:
-    """Write flat ``rows`` to ``path`` as CSV, JSON (a list of objects) or Parquet (DuckDB)."""
+    """Write ``rows`` (flattened) to ``path`` as CSV, JSON (a list of objects) or Parquet."""
+    rows = [flatten(r) for r in rows]
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     if format == "csv":

@@ -33,7 +33,7 @@ from rich.table import Table
 from rich.text import Text
 
 from ..errors import InputError
-from ..rows import csv_text, flatten
+from ..rows import csv_text
 
 __all__ = ["Col", "OutputFormat", "output_format", "print_csv", "print_lines", "print_table"]
 
@@ -246,4 +246,4 @@ def output_format(fmt: OutputFormat | None, json_out: bool) -> OutputFormat:
 
 def print_csv(rows: Sequence[Mapping[str, Any]]) -> None:
     """CSV on stdout: one row per item, nested keys joined by dots (``truecost.rows``)."""
-    sys.stdout.write(csv_text([flatten(r) for r in rows]))
+    sys.stdout.write(csv_text(rows))

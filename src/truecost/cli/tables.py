@@ -5,11 +5,14 @@ key (a run id, an option's name: always shown, and repeated in continuation tabl
 numbers give way first. When the table is wider than the console (80 columns when output is
 redirected, unless ``COLUMNS`` says otherwise):
 
-1. text columns (``wrap=True``: deployments, sources, URLs with spaces) wrap between words, never
-   inside one;
-2. the lowest-priority columns move to a continuation table keyed by the same key columns
-   (``spill=True``), or are left out with a note on stdout naming them;
-3. if the key columns and one more still do not fit, each row prints as ``header: value`` lines.
+1. text columns (``wrap=True``: option names, deployments, sources, URLs) wrap between words
+   or after a "/" (``anthropic/`` | ``claude-sonnet-4-5``), never inside a word, and to no less
+   than half their width while other columns can still give way;
+2. the lowest-priority columns (all columns of one priority together) move to a continuation
+   table keyed by the same key columns (``spill=True``), or are left out with a note on stdout
+   naming them;
+3. if the key columns and one more still do not fit, or it would take more than ``MAX_PARTS``
+   tables, each row prints as its keys and then one ``header  value`` line per column.
 
 Numbers, ids and names never wrap and are never cut, so no cell ever ends in "…". Lines carry
 no trailing blanks. ``OutputFormat`` and ``output_format`` give each verb ``--format

@@ -44,16 +44,6 @@ class Offer:
     _genai: bool = field(default=False, repr=False)
     _genai_batch: bool = field(default=False, repr=False)  # genai-prices has a batch variant
 
-    def usd_per_mtok(self, *, batch: bool = False) -> tuple[float, float]:
-        """(input, output) USD per million tokens at the base tier: the list prices, or with
-        ``batch`` the batch prices a batch request is charged (priced on 1,000 tokens, so a
-        tier that starts above that does not apply)."""
-        if not batch:
-            return self.usd_per_mtok_input, self.usd_per_mtok_output
-        k = 1000
-        return (self.request_usd(k, 0, batch=True) * 1e6 / k,
-                self.request_usd(0, k, batch=True) * 1e6 / k)
-
     def request_usd(self, input_tokens: float, output_tokens: float, *, cached_input_tokens: float = 0,
                     reasoning_tokens: float = 0, batch: bool = False) -> float:
         """Price of one request. ``input_tokens`` includes the cached ones; ``output_tokens``
@@ -85,6 +75,16 @@ class Offer:
                 raise InputError(f"{self.key} has no batch_discount; set it in the offers file")
             usd *= self.batch_discount
         return usd
+
+    def usd_per_mtok(self, *, batch: bool = False) -> tuple[float, float]:
+        """(input, output) USD per million tokens at the base tier: the list prices, or with
+        ``batch`` the batch prices a batch request is charged (priced on 1,000 tokens, so a
+        tier that starts above that does not apply)."""
+        if not batch:
+            return self.usd_per_mtok_input, self.usd_per_mtok_output
+        k = 1000
+        return (self.request_usd(k, 0, batch=True) * 1e6 / k,
+                self.request_usd(0, k, batch=True) * 1e6 / k)
 
 
 class OfferEntry(BaseModel):

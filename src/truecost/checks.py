@@ -113,7 +113,7 @@ def _numbers(value: Any) -> Iterable[Any]:
 def finite_numbers(**flags: str) -> Callable[[F], F]:
     """Decorate a public function so that every numeric argument (and every number in a list
     argument) is finite; the error names the CLI option: ``--{name}``, or ``flags[name]`` where
-    the option is spelt differently (``timeout_s="--timeout"``).
+    the option is spelt differently (``timeout_s="--timeout-s"``).
 
         @finite_numbers(params_total="--params")
         def train_cost(model, *, params_total=None, tokens, ...): ...

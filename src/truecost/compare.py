@@ -23,7 +23,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from .checks import finite_result
 from .cost import HOURS_PER_MONTH, HourlyCost, deployment_cost, usd_per_correct_answer
@@ -50,6 +50,7 @@ DAYS_PER_MONTH = HOURS_PER_MONTH / 24
 SIM_REQUESTS = 600
 SIM_WARMUP = 100
 SIM_SEED = 0
+RankBy = Literal["task", "correct", "month"]  # $/task, $/correct answer, $/month
 
 
 @dataclass(frozen=True)
@@ -88,12 +89,13 @@ class Comparison:
     workload: str
     tasks_per_month: float
     peak_requests_per_s: float
-    options: list[Option]  # ranked by $/task, excluded ones last
+    options: list[Option]  # ranked by rank_by, excluded ones last
     assumptions: list[str] = field(default_factory=list)
     # What self-hosted ttft_s / tpot_s are: "mean" (steady-state model), or the percentile of the
     # SLO's simulation ("p95", "p99", ...).
     ttft_stat: str = "mean"
     tpot_stat: str = "mean"
+    rank_by: RankBy = "task"
 
     @property
     def ranked(self) -> list[Option]:
@@ -103,12 +105,16 @@ class Comparison:
         return asdict(self)
 
 
-def compare(workload: Workload | Path | str) -> Comparison:
-    """Rank every candidate of ``workload`` (a ``Workload`` or a TOML path) by cost per task.
+def compare(workload: Workload | Path | str, *, rank_by: RankBy = "task") -> Comparison:
+    """Rank every candidate of ``workload`` (a ``Workload`` or a TOML path) by cost per task,
+    per correct answer (``rank_by="correct"``: options without an accuracy follow, by $/task)
+    or per month.
 
         >>> c = compare("examples/chat-assistant.toml")  # doctest: +SKIP
         >>> c.ranked[0].label, c.ranked[0].usd_per_task  # doctest: +SKIP
     """
+    if rank_by not in get_args(RankBy):
+        raise InputError(f"rank by task, correct or month, not '{rank_by}'")
     w = workload if isinstance(workload, Workload) else load_workload(workload)
     w = resolve_candidates(w)  # token profiles, eval runs, per-precision accuracy
     extra = load_offers(w.offers_file) if w.offers_file else {}
@@ -126,7 +132,7 @@ def compare(workload: Workload | Path | str) -> Comparison:
                               ("$/month", o.usd_per_month)):
                 finite_result(usd, f"{o.label} {what}",
                               "check the workload's traffic and token counts")
-    options.sort(key=lambda o: (o.excluded is not None, o.usd_per_task))
+    options.sort(key=_rank_key(rank_by, options))
     options = _mark_traps(options)
     tails = tuple(o for o in w.slo.objectives() if o.stat != "mean")
     assumptions = [
@@ -140,7 +146,10 @@ def compare(workload: Workload | Path | str) -> Comparison:
     stats = ("p95", "p95") if tails else ("mean", "mean")
     if tails:
         stats = (_stat(tails, "ttft"), _stat(tails, "tpot"))
-    return Comparison(w.name, tasks_month, w.requests_per_s_peak, options, assumptions, *stats)
+    if rank_by == "correct" and any(o.usd_per_correct_answer is None for o in options):
+        assumptions.append("ranked by $/correct answer; options without an accuracy follow, "
+                           "by $/task")
+    return Comparison(w.name, tasks_month, w.requests_per_s_peak, options, assumptions, *stats, rank_by=rank_by)
 
 
 def _caching_assumption(w: Workload) -> str:
@@ -164,6 +173,20 @@ def _slo_assumption(w: Workload) -> str:
         parts.append(f"percentiles from simulating one replica at its share of the peak (Poisson, "
                      f"{SIM_REQUESTS} requests, first {SIM_WARMUP} left out, seed {SIM_SEED})")
     return f"SLO {text}: " + "; ".join(parts)
+
+
+def _rank_key(rank_by: RankBy, options: list[Option]) -> Any:
+    if rank_by == "month":
+        return lambda o: (o.excluded is not None, o.usd_per_month)
+    if rank_by == "correct":
+        if not any(o.usd_per_correct_answer is not None for o in options):
+            raise InputError("ranking by $/correct answer needs accuracy on the candidates: add "
+                             "accuracy = 0.9 (and accuracy_source) to [[api]] and "
+                             "[[self_hosted]] entries")
+        return lambda o: (o.excluded is not None, o.usd_per_correct_answer is None,
+                          o.usd_per_task if o.usd_per_correct_answer is None
+                          else o.usd_per_correct_answer)
+    return lambda o: (o.excluded is not None, o.usd_per_task)
 
 
 def _apply_quality_bar(w: Workload, o: Option) -> Option:
@@ -193,11 +216,12 @@ def _api_option(w: Workload, c: ApiCandidate, extra: dict[str, Offer], tasks_mon
     per_task = per_req * w.requests_per_task
     tok_src = c.tokens_source or ("input: workload" + (", per-model token override"
                                                        if c.output_tokens or c.reasoning_tokens else ""))
+    mtok_in, mtok_out = o.usd_per_mtok(batch=c.batch)  # the prices this row is costed at
     return Option(
         label=c.label or o.key, kind="api", how="API" + (" batch" if c.batch else ""),
         usd_per_request=per_req, usd_per_task=per_task, usd_per_month=per_task * tasks_month,
         usd_per_correct_answer=_per_correct(per_task, c.accuracy),
-        usd_per_mtok_input=o.usd_per_mtok_input, usd_per_mtok_output=o.usd_per_mtok_output,
+        usd_per_mtok_input=mtok_in, usd_per_mtok_output=mtok_out,
         gpus=None, ttft_s=None, tpot_s=None, accuracy=c.accuracy, tokens=_tokens_dict(t),
         provenance={"price": str(o.provenance), "tokens": tok_src,
                     **({"accuracy": c.accuracy_source or "input: workload"} if c.accuracy is not None else {})},
@@ -314,8 +338,10 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
     for gpu in c.gpus:
         reasons: list[str] = []
         screened: list[_Screened] = []
-        for precision in c.precisions:
+        for precision in c.precision_choices:
             for tp, dp, ep in layouts(find_model(c.model), find_gpu(gpu), c.max_tp):
+                if c.tp is not None and (tp != c.tp or dp != 1):  # a pinned tensor-parallel size
+                    continue
                 try:
                     dep = make_deployment(c.model, gpu, precision, tp, c.engine, dp=dp, ep=ep)
                     if isl + osl > dep.model.max_context:
@@ -356,6 +382,13 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                         reasons.append(f"{sc.dep.layout} {sc.precision}: {why}")
                     continue
                 replicas, cap, how = found, rate, f"simulated: {why}"
+            if c.replicas is not None and c.replicas < replicas:  # pinned, and too few
+                reasons.append(f"{c.replicas} x ({sc.dep.layout} {sc.precision}) carry "
+                               f"{c.replicas * cap * w.utilisation:.3g} req/s within the SLO at "
+                               f"{w.utilisation:.0%} utilisation; the peak is "
+                               f"{w.requests_per_s_peak:.3g} req/s (needs {replicas})")
+                continue
+            replicas = c.replicas or replicas
             hourly = _hourly(c, sc.dep, replicas, sc.op, cap, w)
             if best is None or hourly.usd_per_hour < best.usd_per_hour:
                 best = _Sized(sc.dep.gpu.key, sc.precision, sc.dep.tp, replicas, cap, hourly.usd_per_hour,
@@ -399,6 +432,8 @@ def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Siz
         ttft, tpot = sim.value("ttft", _stat(tails, "ttft")), sim.value("tpot", _stat(tails, "tpot"))
         perf += (f"; latency simulated: {sim.requests} requests, {sim.arrivals}, {sim.lengths}, "
                  f"seed {sim.seed}")
+    if c.pins:
+        perf += f"; pinned: {', '.join(c.pins)}"
     monthly = s.usd_per_hour * HOURS_PER_MONTH
     per_task = monthly / tasks_month
     per_req = per_task / w.requests_per_task

@@ -88,6 +88,16 @@ class Offer:
             usd *= self.batch_discount
         return usd
 
+    def usd_per_mtok(self, *, batch: bool = False) -> tuple[float, float]:
+        """(input, output) USD per million tokens at the base tier: the list prices, or with
+        ``batch`` the batch prices a batch request is charged (priced on 1,000 tokens, so a
+        tier that starts above that does not apply)."""
+        if not batch:
+            return self.usd_per_mtok_input, self.usd_per_mtok_output
+        k = 1000
+        return (self.request_usd(k, 0, batch=True) * 1e6 / k,
+                self.request_usd(0, k, batch=True) * 1e6 / k)
+
 
 class OfferEntry(BaseModel):
     """An offer in a user TOML file (table name = ``provider/model``)."""

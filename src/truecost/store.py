@@ -15,7 +15,8 @@ Tables: ``runs`` (one row per ``truecost bench``), ``points`` (one per operating
 measured throughput, ISL/OSL, GPU — what calibration needs — plus the summary, cost and energy as
 JSON), ``requests`` (``RequestRecord`` fields), ``throttles`` (how often a request was throttled, only
 for those that were), ``energy_samples``, ``eval_answers`` (one graded answer per request of a
-``truecost eval`` run). ``export`` writes a run to JSON, CSV or Parquet, through a temporary file
+``truecost eval`` run), ``run_tags`` (labels a user gives runs). ``delete_run`` removes a run from
+every table. ``export`` writes a run to JSON, CSV or Parquet, through a temporary file
 renamed into place. API keys are never given to the store.
 """
 
@@ -104,6 +105,8 @@ _SCHEMA = (
     # RequestRecord.throttled, for the requests that were (a side table: no migrations exist)
     _ddl("throttles", (("run_id", "VARCHAR"), ("point", "INTEGER"), ("index", "INTEGER"),
                        ("throttled", "INTEGER"))),
+    # a side table (existing tables get no new columns: there are no migrations)
+    _ddl("run_tags", (("run_id", "VARCHAR"), ("tag", "VARCHAR")), ", PRIMARY KEY (run_id, tag)"),
 )
 _JOIN_THROTTLES = (' LEFT JOIN throttles t ON t.run_id = r.run_id AND t.point = r.point AND '
                    't."index" = r."index"')
@@ -230,6 +233,36 @@ class Store:
                              "unnest($e)", {"r": run_id, "t": [s[0] for s in samples],
                                             "g": [s[1] for s in samples],
                                             "e": [s[2] for s in samples]})
+
+    def delete_run(self, run_id: str) -> int:
+        """Remove a run's rows from every table that has a ``run_id`` column, in one
+        transaction; returns the number of requests it held. An unknown id lists the nearest."""
+        self.run(run_id)
+        (n,) = self.con.execute("SELECT count(*) FROM requests WHERE run_id = ?",
+                                [run_id]).fetchone()  # type: ignore[misc]
+        tables = [t for (t,) in self.con.execute(
+            "SELECT table_name FROM information_schema.columns WHERE column_name = 'run_id' "
+            "AND table_schema = 'main' ORDER BY table_name = 'runs', table_name").fetchall()]
+        self.con.execute("BEGIN TRANSACTION")
+        for t in tables:
+            self.con.execute(f"DELETE FROM {_q(t)} WHERE run_id = ?", [run_id])
+        self.con.execute("COMMIT")
+        return int(n)
+
+    def set_tags(self, run_id: str, add: Sequence[str] = (), remove: Sequence[str] = ()) -> None:
+        self.run(run_id)
+        for tag in add:
+            self.con.execute("INSERT OR IGNORE INTO run_tags VALUES (?, ?)", [run_id, tag])
+        for tag in remove:
+            self.con.execute("DELETE FROM run_tags WHERE run_id = ? AND tag = ?", [run_id, tag])
+
+    def tags(self) -> dict[str, list[str]]:
+        """Run id → its tags, sorted."""
+        out: dict[str, list[str]] = {}
+        for run_id, tag in self.con.execute("SELECT run_id, tag FROM run_tags "
+                                            "ORDER BY run_id, tag").fetchall():
+            out.setdefault(run_id, []).append(tag)
+        return out
 
     def _insert(self, table: str, cols: Sequence[tuple[str, str]], rows: list[dict]) -> None:
         names = [n for n, _ in cols]

@@ -336,7 +336,7 @@ def _resolve_params(model: str | ModelArch | None, params_total: float | None,
         return (arch.key, arch, Figure(arch.params_total, "params", prov),
                 Figure(arch.params_active, "params", prov))
     if params_total is None:
-        raise InputError("give a model (--model) or its parameter count (--params)")
+        raise InputError("give a model (--model) or its parameter count (--params-total)")
     if not params_total > 0:
         raise InputError(f"parameter count must be positive, got {params_total:g}")
     active = params_total if params_active is None else params_active
@@ -605,9 +605,9 @@ def trend(base_usd: float, base_year: int, to_year: int, *, growth: float | str 
     if not base_usd > 0:
         raise InputError(f"base cost must be positive USD, got {base_usd:g}")
     if to_year < base_year:
-        raise InputError(f"--to ({to_year}) must not be before the base year ({base_year})")
+        raise InputError(f"--to-year ({to_year}) must not be before the base year ({base_year})")
     if to_year - base_year > MAX_TREND_YEARS:
-        raise InputError(f"--to ({to_year}) is more than {MAX_TREND_YEARS} years after the base "
+        raise InputError(f"--to-year ({to_year}) is more than {MAX_TREND_YEARS} years after the base "
                          f"year ({base_year}); a growth rate says nothing that far out")
     g_usd = _growth(growth, "usd")
     g_flops = None

@@ -128,6 +128,11 @@ class SelfHostedCandidate(Candidate):
     # Per precision ("int4" = {accuracy = 0.93, accuracy_source = "..."} or {eval_run = "..."}):
     # the candidate is then compared once per precision, each with its own accuracy.
     by_precision: dict[str, TokenFigures] = {}
+    # A pinned deployment: compare costs this tensor-parallel size, precision and replica count
+    # instead of searching (None: searched). Too few pinned replicas for the peak exclude the row.
+    tp: PositiveInt | None = None
+    precision: Name | None = None
+    replicas: PositiveInt | None = None
 
     @model_validator(mode="after")
     def _one_rent_per_gpu_type(self) -> SelfHostedCandidate:
@@ -136,6 +141,27 @@ class SelfHostedCandidate(Candidate):
                              f"{len(set(self.gpus))}; give each GPU type its own [[self_hosted]] "
                              f"table")
         return self
+
+    @model_validator(mode="after")
+    def _one_way_to_choose(self) -> SelfHostedCandidate:
+        if self.precision is not None and "precisions" in self.model_fields_set:
+            raise ValueError("give precision (pinned) or precisions (searched), not both")
+        if self.tp is not None and "max_tp" in self.model_fields_set:
+            raise ValueError("give tp (pinned) or max_tp (searched), not both")
+        return self
+
+    @property
+    def precision_choices(self) -> list[str]:
+        return [self.precision] if self.precision is not None else list(self.precisions)
+
+    @property
+    def tp_choices(self) -> list[int]:
+        return [self.tp] if self.tp is not None else [t for t in (1, 2, 4, 8) if t <= self.max_tp]
+
+    @property
+    def pins(self) -> list[str]:
+        return [f"{k}={v}" for k, v in (("tp", self.tp), ("precision", self.precision),
+                                        ("replicas", self.replicas)) if v is not None]
 
 
 class Workload(BaseModel):

@@ -37,8 +37,9 @@ def test_bench_table_json_and_the_runs_commands(cli, fake, tmp_path):
     assert r.code == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith(f"{MODEL} at {fake.url('normal')}/chat/completions")
+    assert lines[1].strip() == "$/1M out"  # over "all-in": the whole cost per output token
     assert re.match(r"load +ok/sent +req/s +out tok/s +TTFT p50 +TTFT p95 +ITL p50 +ITL p95 +"
-                    r"TPOT p50 +E2E p50 +E2E p95 +good/s +good +\$/1M out +\$/1k req", lines[2].strip())
+                    r"TPOT p50 +E2E p50 +E2E p95 +good/s +good +all-in +\$/1k req", lines[2].strip())
     assert re.match(r"c=1 +6/6 ", lines[4].strip()) and re.match(r"c=2 +5/5 ", lines[5].strip())
     assert "SLOs ttft_p95=1s: c=1 met, c=2 met." in r.stdout
     assert r.stderr == ("note: prompt sizes are approximate (one word counted as one token); "

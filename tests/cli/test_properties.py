@@ -185,7 +185,7 @@ def test_any_estimate_flags_give_a_result_or_one_error_line(cli, flags, model, g
 
 
 # -- target 3: train and its helpers -------------------------------------------------------------
-TRAIN_FLAGS = ["--tokens", "--params", "--active-params", "--gpus", "--mfu",
+TRAIN_FLAGS = ["--tokens", "--params-total", "--params-active", "--gpus", "--mfu",
                "--usd-per-gpu-hour", "--usd-per-kwh", "--pue", "--grid", "--rnd-multiplier",
                "--seq-len"]
 
@@ -204,9 +204,9 @@ def test_any_train_flags_give_a_result_or_one_error_line(cli, flags, model, gpu,
     if helper == "chinchilla":
         args = ["train", "chinchilla", "--flops", a, "--tokens-per-param", b]
     elif helper == "implied-mfu":
-        args = ["train", "implied-mfu", "--gpu-hours", a, "--tokens", b, "--params", c]
+        args = ["train", "implied-mfu", "--gpu-hours", a, "--tokens", b, "--params-total", c]
     elif helper == "trend":
-        args = ["train", "trend", "--usd", a, "--year", "2023", "--to", b, "--growth", c]
+        args = ["train", "trend", "--base-usd", a, "--base-year", "2023", "--to-year", b, "--growth", c]
     else:
         args = ["train"] + [x for k, v in flags.items() for x in (k, v)]
         for flag, value in (("--model", model), ("--gpu", gpu), ("--precision", precision),
@@ -228,9 +228,9 @@ def _or(hostile: list[Any], valid: st.SearchStrategy) -> st.SearchStrategy:
 BENCH_FLAGS = {
     "--rate": _or(["nan", "inf", "-1", "0", "1e-9", "1e12", "abc"], st.floats(20, 1e5)),
     "--requests": _or(["0", "-1", "10000000", "abc", ""], st.integers(1, 5)),
-    "--duration": _or(["nan", "inf", "0", "-1", "1e9"], st.floats(0.05, 0.3)),
+    "--duration-s": _or(["nan", "inf", "0", "-1", "1e9"], st.floats(0.05, 0.3)),
     "--concurrency": _or(["0", "-1", "1,x", "", "100000", "1,,2"], st.integers(1, 4)),
-    "--timeout": _or(["nan", "inf", "0", "-1"], st.sampled_from([1e-6, 0.01, 5.0])),
+    "--timeout-s": _or(["nan", "inf", "0", "-1"], st.sampled_from([1e-6, 0.01, 5.0])),
     "--warmup": _or(["-1", "10000000", "x"], st.integers(0, 2)),
     "--drain": _or(["-1", "10000000"], st.integers(0, 2)),
     "--max-error-rate": _or(["nan", "-0.1", "2", "inf"], st.floats(0, 1)),
@@ -259,7 +259,7 @@ def server():
        gpu=st.sampled_from([None, "h100-sxm", ""]))
 def test_any_bench_flags_give_a_result_or_one_error_line(cli, server, flags, script, gpu):
     args = ["bench", server.url(script), "--model", MODEL, "--json"]
-    if "--requests" not in flags and "--duration" not in flags:
+    if "--requests" not in flags and "--duration-s" not in flags:
         args += ["--requests", "3"]
     if "--rate" in flags and "--concurrency" in flags:
         del flags["--concurrency"]

@@ -51,42 +51,42 @@ KV_DTYPES = ", ".join(d for d in BYTES_PER_ELEM if d not in ("tf32", "mxfp4"))
      EMPTY_GPU),
     (["train", "--model", "llama-3.1-8b", "--tokens", "inf", "--json"], 1,
      "--tokens must be a finite number, got inf"),
-    (["train", "--params", "1e300", "--tokens", "1e300", "--json"], 1,
+    (["train", "--params-total", "1e300", "--tokens", "1e300", "--json"], 1,
      "the result overflows: training FLOPs = inf; give fewer --tokens or a smaller model"),
     (["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--seq-len", "10000000000"], 1,
      "--seq-len 10,000,000,000 exceeds llama-3.1-8b's context of 131,072 tokens"),
     (["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--rnd-multiplier", "inf"], 1,
      "--rnd-multiplier must be a finite number, got inf"),
     # 6 x 1e12 x 1e12 = 6e24 FLOPs in 1 GPU-hour of 989.4e12 FLOP/s: MFU 1.68e6
-    (["train", "implied-mfu", "--gpu-hours", "1", "--params", "1e12", "--tokens", "1e12"], 1,
+    (["train", "implied-mfu", "--gpu-hours", "1", "--params-total", "1e12", "--tokens", "1e12"], 1,
      "these figures imply an MFU of 1.68e+06, above 1: 6e+24 FLOPs do not fit in 1 h100-sxm "
      "GPU-hours even at peak; check --gpu-hours, --tokens, the parameter count, --gpu and "
      "--precision"),
-    (["train", "trend", "--usd", "1e6", "--year", "2023", "--to", "3000"], 1,
-     "--to (3000) is more than 100 years after the base year (2023); a growth rate says nothing "
+    (["train", "trend", "--base-usd", "1e6", "--base-year", "2023", "--to-year", "3000"], 1,
+     "--to-year (3000) is more than 100 years after the base year (2023); a growth rate says nothing "
      "that far out"),
-    (["train", "trend", "--usd", "1e300", "--year", "2023", "--to", "2100", "--json"], 1,
+    (["train", "trend", "--base-usd", "1e300", "--base-year", "2023", "--to-year", "2100", "--json"], 1,
      "the result overflows: projected cost = inf; project fewer years or a lower growth"),
     # bench: refused before anything is sent
     (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--rate", "1e-9"], 1,
      "at 1e-09 requests/s, 100 requests take 3.14e+03 years, more than the week one operating "
-     "point may run; raise --rate, lower --requests, or bound it with --duration"),
-    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--rate", "1e12", "--duration", "1"], 1,
+     "point may run; raise --rate, lower --requests, or bound it with --duration-s"),
+    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--rate", "1e12", "--duration-s", "1"], 1,
      "--rate must be a finite number > 0 and <= 1e+06 requests/s, got 1e+12"),
-    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--rate", "1000", "--duration", "2000"], 1,
+    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--rate", "1000", "--duration-s", "2000"], 1,
      "at 1000 requests/s for 2000 s, one operating point would send 2,000,000 requests, more "
      "than the 1,000,000 one point keeps (every record is held in memory until the point is "
-     "summarised); lower --rate or --duration"),
-    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--duration", "inf"], 1,
-     "--duration must be a finite number, got inf"),
-    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--timeout", "inf"], 1,
-     "--timeout must be a finite number, got inf"),
+     "summarised); lower --rate or --duration-s"),
+    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--duration-s", "inf"], 1,
+     "--duration-s must be a finite number, got inf"),
+    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--timeout-s", "inf"], 1,
+     "--timeout-s must be a finite number, got inf"),
     (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--isl", "256:inf"], 1,
      "bad input length '256:inf': sizes must be finite and at most 10,000,000 tokens (the "
      "longest context of any model)"),
     (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--concurrency", "100000"], 1,
      "--concurrency 100,000 is more than one client can hold open (65,535: TCP's port space); "
-     "spread the load with --ray"),
+     "spread the load with --ray-address"),
     (["bench", "http://u:pw@127.0.0.1:9/v1", "--model", "m"], 1,
      "endpoint URL 'http://127.0.0.1:9/v1' carries credentials (user:password@); drop them and "
      "set the key in TRUECOST_API_KEY (sent as a Bearer token)"),
@@ -94,7 +94,7 @@ KV_DTYPES = ", ".join(d for d in BYTES_PER_ELEM if d not in ("tf32", "mxfp4"))
      "endpoint URL 'http://127.0.0.1:x/v1' is not a valid URL (check the host and port)"),
     (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--gpu", ""], 1,
      EMPTY_GPU),
-    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--ray", "127.0.0.1:1"], 1,
+    (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--ray-address", "127.0.0.1:1"], 1,
      "cannot reach the Ray cluster at '127.0.0.1:1' (127.0.0.1:1): connection refused; is Ray "
      "running there (ray start --head)?"),
 ])

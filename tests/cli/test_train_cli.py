@@ -48,7 +48,7 @@ def test_json_parses_and_carries_provenance(cli):
 
 
 def test_params_instead_of_model_and_overrides(cli):
-    r = cli("train", "--params", "671e9", "--active-params", "37e9", "--tokens", "14.8e12",
+    r = cli("train", "--params-total", "671e9", "--params-active", "37e9", "--tokens", "14.8e12",
             "--gpu", "h800", "--precision", "fp8", "--usd-per-gpu-hour", "2",
             "--rnd-multiplier", "3", "--basis", "own", "--json")
     assert r.code == 0, r.stderr
@@ -60,22 +60,22 @@ def test_params_instead_of_model_and_overrides(cli):
 
 
 def test_chinchilla(cli):
-    r = cli("train", "chinchilla", "--flops", "5.88e23")
+    r = cli("train", "chinchilla", "--compute-flops", "5.88e23")
     assert r.code == 0, r.stderr
     assert re.search(r"parameters\s+70\.0B", r.stdout) and re.search(r"tokens\s+1\.40T", r.stdout)
-    d = json.loads(cli("train", "chinchilla", "--flops", "1e24", "--json").stdout)
+    d = json.loads(cli("train", "chinchilla", "--compute-flops", "1e24", "--json").stdout)
     assert d["params"] == pytest.approx((1e24 / 120) ** 0.5)
 
 
 def test_implied_mfu(cli):
-    r = cli("train", "implied-mfu", "--gpu-hours", "30.84e6", "--params", "405.9e9",
+    r = cli("train", "implied-mfu", "--gpu-hours", "30.84e6", "--params-total", "405.9e9",
             "--tokens", "15.6e12", "--gpu", "h100-sxm")
     assert r.code == 0, r.stderr
     assert re.search(r"implied MFU\s+0\.346", r.stdout)
 
 
 def test_trend_prints_its_assumptions(cli):
-    r = cli("train", "trend", "--usd", "40e6", "--year", "2023", "--to", "2027")
+    r = cli("train", "trend", "--base-usd", "40e6", "--base-year", "2023", "--to-year", "2027")
     assert r.code == 0, r.stderr
     assert re.search(r"2027\s+\$1\.33B", r.stdout)
     assert "assumption: cost grows 2.4x/year (catalog:Cottier et al." in r.stdout
@@ -93,22 +93,22 @@ def test_trend_prints_its_assumptions(cli):
     (("--pue", "0.9"), "error: PUE must be >= 1 (facility energy / IT energy), got 0.9"),
 ])
 def test_bad_option_one_line(cli, args, line):
-    r = cli("train", "--params", "7e9", "--tokens", "1e12", *args)
+    r = cli("train", "--params-total", "7e9", "--tokens", "1e12", *args)
     assert (r.code, r.stderr, r.stdout) == (1, line + "\n", "")
 
 
 def test_negative_tokens(cli):
-    r = cli("train", "--params", "7e9", "--tokens", "-1e12")
+    r = cli("train", "--params-total", "7e9", "--tokens", "-1e12")
     assert (r.code, r.stderr) == (1, "error: training tokens must be positive, got -1e+12\n")
 
 
 def test_missing_tokens(cli):
-    r = cli("train", "--params", "7e9")
+    r = cli("train", "--params-total", "7e9")
     assert (r.code, r.stderr) == (1, "error: give the training tokens with --tokens (e.g. --tokens 15e12)\n")
 
 
 def test_unknown_hardware(cli):
-    r = cli("train", "--params", "7e9", "--tokens", "1e12", "--gpu", "h900")
+    r = cli("train", "--params-total", "7e9", "--tokens", "1e12", "--gpu", "h900")
     assert r.code == 1
     assert r.stderr.startswith("error: unknown GPU 'h900'; ")
     assert r.stderr == f"error: {UnknownNameError('GPU', 'h900', catalog.gpus())}\n"
@@ -122,24 +122,24 @@ def test_hardware_without_published_mfu(cli, tmp_path):
         'memory_tb_s = 1\ninterconnect = "PCIe"\ninterconnect_gb_s = 32\ntdp_w = 300\n'
         'usd_per_gpu_hour = 1\nusd_purchase = 8000\nsource = "me"\nretrieved = 2026-01-01\n'
         'price_source = "me"\nprice_as_of = 2026-01-01\n')
-    r = cli("train", "--params", "7e9", "--tokens", "1e12", "--gpu", str(gpu))
+    r = cli("train", "--params-total", "7e9", "--tokens", "1e12", "--gpu", str(gpu))
     assert (r.code, r.stderr) == (1, "error: no published training MFU for my-gpu at bf16 in "
                                      "catalog/training.toml; give one with --mfu\n")
-    assert cli("train", "--params", "7e9", "--tokens", "1e12", "--gpu", str(gpu), "--mfu", "0.3").code == 0
+    assert cli("train", "--params-total", "7e9", "--tokens", "1e12", "--gpu", str(gpu), "--mfu", "0.3").code == 0
 
 
 # ---- the README example is what the tool prints ---------------------------------------------------
 
 def test_readme_example_is_current(cli, monkeypatch):
     """The example in the README's train section is what the tool prints now."""
-    monkeypatch.setenv("COLUMNS", "100")
     pattern = r"<!-- train-example:begin -->\n```text\n\$ (.*?)\n(.*?)\n```\n<!-- train-example:end -->"
     texts = [(REPO / "README.md").read_text()]
     block = next((m for t in texts if (m := re.search(pattern, t, re.S))), None)
     assert block, "the train example block is missing from README.md"
     command, printed = block.groups()
     argv = shlex.split(command)
-    assert argv[:2] == ["COLUMNS=100", "truecost"]
+    assert re.fullmatch(r"COLUMNS=\d+", argv[0]) and argv[1] == "truecost"
+    monkeypatch.setenv("COLUMNS", argv[0].removeprefix("COLUMNS="))
     r = cli(*argv[2:])
     assert r.code == 0, r.stderr
     assert [line.rstrip() for line in r.stdout.rstrip("\n").splitlines()] == printed.splitlines()

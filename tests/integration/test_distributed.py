@@ -29,7 +29,7 @@ pytestmark = [pytest.mark.integration,
 @pytest.fixture(scope="module")
 def ray_local():
     """Ray is started by the first ``run_sharded(..., ray_address="local")`` (as the CLI's
-    ``--ray local`` does) and shut down after the module."""
+    ``--ray-address local`` does) and shut down after the module."""
     try:
         import ray
     except ImportError:

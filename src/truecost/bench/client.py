@@ -126,7 +126,7 @@ class Endpoint:
             api, path = "chat", (path or "/v1") + "/chat/completions"
         if not model or not model.strip():
             raise InputError("give the model name the server serves (--model)")
-        timeout_s = number(timeout_s, "--timeout", gt=0, unit="s")
+        timeout_s = number(timeout_s, "--timeout-s", gt=0, unit="s")
         max_response_bytes = int(number(max_response_bytes, "--max-response-bytes",
                                         ge=MIN_RESPONSE_BYTES))
         return cls(urlunsplit(parts._replace(path=path)), model.strip(), api,
@@ -530,7 +530,7 @@ def _throttle_wait(ep: Endpoint, status: int, headers: Any, throttled: int,
         return None, f" (still throttled after {throttled} resends following Retry-After)"
     if wait > MAX_RETRY_AFTER_S or perf_counter() + wait >= deadline:
         return None, (f" (Retry-After {wait:g} s: beyond the {MAX_RETRY_AFTER_S:g} s truecost "
-                      f"waits or this request's --timeout)")
+                      f"waits or this request's --timeout-s)")
     return wait, ""
 
 

@@ -126,7 +126,7 @@ def run_sharded(endpoint: Endpoint, requests: Sequence[RequestSpec],
     try:
         import ray
     except ImportError:
-        raise InputError("--ray needs the 'ray' package: pip install 'truecost[ray]'") from None
+        raise InputError("--ray-address needs the 'ray' package: pip install 'truecost[ray]'") from None
     if not ray.is_initialized():
         _init(ray, ray_address)
     if shards is None:
@@ -213,19 +213,19 @@ def check_reachable(address: str) -> None:
     Ray's own record of it); ``ray://host:port`` a Ray client server; ``host[:port]`` a head."""
     target = address.strip()
     if not target:
-        raise InputError("--ray needs an address: local, auto, host:port or ray://host:port")
+        raise InputError("--ray-address needs an address: local, auto, host:port or ray://host:port")
     if target == "auto":
         target = os.environ.get("RAY_ADDRESS", "").strip() or _current_cluster()
         if not target:
-            raise InputError("--ray auto: this machine has joined no Ray cluster (ray start); "
-                             "give the head's address, or --ray local")
+            raise InputError("--ray-address auto: this machine has joined no Ray cluster (ray start); "
+                             "give the head's address, or --ray-address local")
     hostport = target.removeprefix("ray://").split("/")[0]
     host, sep, port = hostport.rpartition(":")
     if not sep or not port.isdigit():
         host, port = hostport, str(RAY_GCS_PORT)
     host = host.strip("[]")
     if not host or not 0 < int(port) < 65536:
-        raise InputError(f"--ray '{address}' is not an address: give local, auto, host:port or "
+        raise InputError(f"--ray-address '{address}' is not an address: give local, auto, host:port or "
                          f"ray://host:port")
     try:
         socket.create_connection((host, int(port)), timeout=REACH_TIMEOUT_S).close()

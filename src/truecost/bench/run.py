@@ -59,7 +59,7 @@ __all__ = ["BenchResult", "OperatingPoint", "run_bench"]
 DEFAULT_REQUESTS = 100  # per operating point, when neither requests nor duration is given
 SWEEP_PROBE_CONCURRENCY = 64  # closed-loop load that finds the maximum throughput of a sweep
 DURATION_POOL = 1000  # distinct prompts cycled through when a closed loop runs for a duration
-MAX_POINT_S = 7 * 86400.0  # one operating point runs at most a week (--duration, or a schedule)
+MAX_POINT_S = 7 * 86400.0  # one operating point runs at most a week (--duration-s, or a schedule)
 # No HTTP load generator sends a million requests/s (truecost: ~2,000 per client core, README);
 # a higher --rate is a typo, not a test.
 MAX_RATE = 1e6
@@ -142,11 +142,11 @@ def _concurrencies(value: int | Sequence[int] | str | None) -> list[int] | None:
         raise InputError(f"concurrency must be >= 1, got {value}")
     if max(out) > MAX_CONCURRENCY:
         raise InputError(f"--concurrency {max(out):,} is more than one client can hold open "
-                         f"({MAX_CONCURRENCY:,}: TCP's port space); spread the load with --ray")
+                         f"({MAX_CONCURRENCY:,}: TCP's port space); spread the load with --ray-address")
     return out
 
 
-@finite_numbers(duration_s="--duration", timeout_s="--timeout", energy_idle_s="--energy-idle-s",
+@finite_numbers(duration_s="--duration-s", timeout_s="--timeout-s", energy_idle_s="--energy-idle-s",
                 energy_gpus="--energy-gpus")
 def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | None = None,
               rate: float | None = None, poisson: bool = False, sweep: bool = False,
@@ -154,7 +154,7 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
               warmup: int = 0, drain: int | None = None, max_error_rate: float | None = None,
               isl: int | str = 256, osl: int | str = 128, prompts: str | Path | None = None,
               replay: str | Path | None = None, replay_speed: float = 1.0,
-              tokenizer: str | None = None, seed: int = 0, slo: str | None = None,
+              tokenizer: str | None = None, seed: int | None = None, slo: str | None = None,
               gpu: str | None = None, gpus: int = 1, usd_per_gpu_hour: float | None = None,
               offer: str | Offer | None = None, energy: bool = False,
               energy_gpus: Sequence[int] | None = None, energy_idle_s: float = 2.0,
@@ -173,7 +173,8 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     ramps down — and 0 in open loop). ``max_error_rate`` stops the run at the point where the
     error rate passes it.
     Workload: synthetic ``isl``/``osl`` (``256``, ``128-512``, ``256:64``), a ``prompts`` JSONL file,
-    or the ``replay`` log. Cost: ``gpu`` × ``gpus`` (catalog $/GPU-hour or ``usd_per_gpu_hour``),
+    or the ``replay`` log, drawn with ``seed`` (default: a new one per run, stored in the
+    run's config). Cost: ``gpu`` × ``gpus`` (catalog $/GPU-hour or ``usd_per_gpu_hour``),
     or an API ``offer``. ``api_key`` default: ``TRUECOST_API_KEY``, else ``OPENAI_API_KEY``.
     ``max_connections`` caps requests in flight in open loop (a request finding none free waits,
     and the wait shows as send lag). ``max_response_bytes`` cuts off a longer response (error
@@ -185,6 +186,9 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     >>> r.points[1].summary.output_token_throughput, r.points[1].cost.usd_per_mtok_output
     """
     say = on_event or (lambda _: None)
+    if seed is None:  # a new seed per run (recorded in its config): a rerun's prompts are new
+        seed = secrets.randbelow(2**31)  # to the server, so its prefix cache cannot flatter it
+        say(f"seed {seed} (pass --seed {seed} to send the same prompts again)")
     ep = Endpoint.of(url, model, api_key=api_key, timeout_s=timeout_s, ignore_eos=ignore_eos,
                      max_response_bytes=max_response_bytes, retry_after=retry_after)
     conc = _concurrencies(concurrency)
@@ -344,7 +348,7 @@ def _check_modes(conc: list[int] | None, rate: float | None, poisson: bool, swee
                          f"({MAX_REQUESTS_PER_POINT:,}: every record is held in memory until the "
                          f"point is summarised); run several points or several runs")
     if duration_s is not None:
-        number(duration_s, "--duration", gt=0, le=MAX_POINT_S, unit="s (a week at most)")
+        number(duration_s, "--duration-s", gt=0, le=MAX_POINT_S, unit="s (a week at most)")
     if rate is not None:
         number(rate, "--rate", gt=0, le=MAX_RATE, unit="requests/s")
     if not 1 <= sweep_steps <= MAX_SWEEP_STEPS:
@@ -361,13 +365,13 @@ def _check_finishes(plan: _Plan, n: int | None, duration_s: float | None) -> Non
         raise InputError(f"{asked}, more than the {MAX_REQUESTS_PER_POINT:,} one point keeps "
                          f"(every record is held in memory until the point is summarised); "
                          + ("replay part of it (--requests)" if plan.mode == "replay"
-                            else "lower --rate or --duration"))
+                            else "lower --rate or --duration-s"))
     if plan.rate is not None and plan.count and duration_s is None:
         span = (plan.count - 1) / plan.rate
         if span > MAX_POINT_S:
             raise InputError(f"at {plan.rate:g} requests/s, {plan.count:,} requests take "
                              f"{_span(span)}, more than the week one operating point may run; "
-                             f"raise --rate, lower --requests, or bound it with --duration")
+                             f"raise --rate, lower --requests, or bound it with --duration-s")
     if plan.mode == "replay" and plan.offsets is not None:
         last = max(plan.offsets(), default=0.0)
         if last > MAX_POINT_S:
@@ -556,7 +560,7 @@ def _lag_notes(points: list[OperatingPoint]) -> list[str]:
     late = [p for p in points if (p.summary.send_lag.p99 or 0) > LATE_S]
     return [f"{p.label}: the load generator fell behind its schedule (send lag p99 "
             f"{p.summary.send_lag.p99 * 1e3:.0f} ms); latencies from the intended send include "
-            f"that; raise --max-connections, lower the rate, or spread the load (--ray)"
+            f"that; raise --max-connections, lower the rate, or spread the load (--ray-address)"
             for p in late]
 
 

@@ -9,14 +9,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
-
-from ..bench import BenchResult, run_bench
+from ..bench import BenchResult, run_bench, summary_rows
 from ..bench.run import DEFAULT_REQUESTS, SWEEP_PROBE_CONCURRENCY
 from ..errors import InputError
 from .format import seconds, usd
-from .output import emit, err_console, out_console
+from .output import err_console, out_console, print_json
+from .tables import Col, OutputFormat, output_format, print_csv, print_lines, print_table
 
 _D = run_bench.__kwdefaults__  # the API owns the defaults; help only quotes them
 
@@ -46,8 +44,8 @@ def bench(
     sweep_steps: Annotated[int | None, _opt(f"Rates in a sweep (default {_D['sweep_steps']}).")] = None,
     requests: Annotated[int | None, _opt(f"Requests per operating point (default "
                                          f"{DEFAULT_REQUESTS}).")] = None,
-    duration: Annotated[float | None, _opt("Seconds per operating point, instead of "
-                                           "--requests.")] = None,
+    duration_s: Annotated[float | None, _opt("Seconds per operating point, instead of "
+                                             "--requests.")] = None,
     warmup: Annotated[int | None, _opt("First N requests of each point left out of the metrics "
                                        f"(default {_D['warmup']}).")] = None,
     drain: Annotated[int | None, _opt("Last N requests sent left out (default: the concurrency "
@@ -64,8 +62,9 @@ def bench(
                                                f"{_D['replay_speed']:g}).")] = None,
     tokenizer: Annotated[str | None, _opt("tokenizer.json or Hugging Face name: exact prompt "
                                           "sizes.")] = None,
-    seed: Annotated[int | None, _opt(f"Seed of prompts and Poisson times (default "
-                                     f"{_D['seed']}).")] = None,
+    seed: Annotated[int | None, _opt("Seed of prompts and Poisson times (default: a new one "
+                                     "per run, recorded in it, so a rerun does not hit the "
+                                     "server's prefix cache).")] = None,
     slo: Annotated[str | None, _opt("Latency objectives for goodput, e.g. "
                                     "ttft_p95=1s,itl_p95=50ms.")] = None,
     gpu: Annotated[str | None, _opt("Self-hosted cost: GPU type, e.g. h100-sxm.")] = None,
@@ -76,8 +75,8 @@ def bench(
                                  "--energy")] = False,
     energy_gpus: Annotated[str | None, _opt("NVML GPU indices to meter, e.g. 0,1 (default "
                                             "all).")] = None,
-    timeout: Annotated[float | None, _opt(f"Seconds allowed per request (default "
-                                          f"{_D['timeout_s']:g}).")] = None,
+    timeout_s: Annotated[float | None, _opt(f"Seconds allowed per request (default "
+                                            f"{_D['timeout_s']:g}).")] = None,
     ignore_eos: Annotated[bool, _opt("Ask vLLM/SGLang for exactly max_tokens.",
                                      "--ignore-eos")] = False,
     max_connections: Annotated[int | None, _opt(f"Open loop: requests in flight at most "
@@ -87,21 +86,25 @@ def bench(
     retry_after: Annotated[bool, _opt("Wait out a 429/503's Retry-After and resend (counted as "
                                       "throttled); --no-retry-after makes them errors.",
                                       "--retry-after/--no-retry-after")] = True,
-    ray: Annotated[str | None, _opt("Ray cluster address: spread the load over it.")] = None,
+    ray_address: Annotated[str | None, _opt("Ray cluster address (auto, local, "
+                                            "ray://HOST:PORT): spread the load over it.")] = None,
+    fmt: Annotated[OutputFormat | None, _opt("table (default), json, or csv: one row per "
+                                             "operating point.", "--format")] = None,
     json_out: Annotated[bool, _opt("JSON on stdout instead of tables.", "--json")] = False,
 ) -> None:
     """Measure an endpoint under load; $ per token and request with --gpu or --offer."""
+    out_fmt = output_format(fmt, json_out)
     kwargs = {k: v for k, v in dict(
         concurrency=concurrency, rate=rate, sweep_steps=sweep_steps, requests=requests,
-        duration_s=duration, warmup=warmup, drain=drain, max_error_rate=max_error_rate, isl=isl,
+        duration_s=duration_s, warmup=warmup, drain=drain, max_error_rate=max_error_rate, isl=isl,
         osl=osl, prompts=prompts, replay=replay, replay_speed=replay_speed, tokenizer=tokenizer,
         seed=seed, slo=slo, gpu=gpu, gpus=gpus, usd_per_gpu_hour=usd_per_gpu_hour, offer=offer,
-        energy_gpus=_ints(energy_gpus), timeout_s=timeout, max_connections=max_connections,
-        max_response_bytes=max_response_bytes, ray_address=ray).items() if v is not None}
+        energy_gpus=_ints(energy_gpus), timeout_s=timeout_s, max_connections=max_connections,
+        max_response_bytes=max_response_bytes, ray_address=ray_address).items() if v is not None}
     progress = (lambda m: err_console.print(m, markup=False)) if err_console.is_terminal else None
     result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
                        ignore_eos=ignore_eos, retry_after=retry_after, on_event=progress, **kwargs)
-    emit_result(result, json_out)
+    emit_result(result, out_fmt)
 
 
 def _ints(text: str | None) -> list[int] | None:
@@ -121,14 +124,6 @@ def _pct(x: float | None) -> str:
     return "-" if x is None else f"{x:+.1%}"
 
 
-def _table(title: str, cols: list[str]) -> Table:
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-              padding=(0, 1))
-    for c in cols:
-        t.add_column(c, justify="left" if c == "load" else "right", no_wrap=True)
-    return t
-
-
 def render(result: BenchResult) -> None:
     """The metrics table, then tokens and send timing, then provenance and notes on cost."""
     con = out_console()
@@ -136,12 +131,14 @@ def render(result: BenchResult) -> None:
     has_slo = any(p.summary.slos for p in pts)
     has_cost = any(p.cost for p in pts)
     has_energy = any(p.energy for p in pts)
-    cols = ["load", "ok/sent", "req/s", "out tok/s", "TTFT p50", "TTFT p95", "ITL p50",
-            "ITL p95", "TPOT p50", "E2E p50", "E2E p95"]
-    cols += ["good/s", "good"] if has_slo else []
-    cols += ["$/1M out", "$/1k req"] if has_cost else []
-    cols += ["J/out tok"] if has_energy else []
-    t = _table(f"{result.model} at {result.url}", cols)
+    # priorities: throughput and cost first, then TTFT/ITL (and goodput), then the rest
+    cols = [Col("load", 0, "left"), Col("ok/sent"), Col("req/s"), Col("out tok/s"),
+            Col("TTFT p50", 2), Col("TTFT p95", 2), Col("ITL p50", 2), Col("ITL p95", 2),
+            Col("TPOT p50", 3), Col("E2E p50", 3), Col("E2E p95", 3)]
+    cols += [Col("good/s", 2), Col("good", 2)] if has_slo else []
+    cols += [Col("$/1M out\nall-in"), Col("$/1k req")] if has_cost else []
+    cols += [Col("J/out tok", 3)] if has_energy else []
+    rows = []
     for p in pts:
         s = p.summary
         row = [p.label, f"{s.ok}/{s.requests}", _n(s.request_throughput, ".2f"),
@@ -156,28 +153,35 @@ def render(result: BenchResult) -> None:
                     usd(c.usd_per_request * 1000) if c and c.usd_per_request is not None else "-"]
         if has_energy:
             row += [_n(p.energy.joules_per_output_token, ".3g") if p.energy else "-"]
-        t.add_row(*row)
-    con.print(t)
-    t2 = _table("tokens per request (server usage), client counts, load-generator timing",
-                ["load", "in", "out", "reasoning", "cached", "TTFO p50", "usage", "out Δ", "in Δ",
-                 "lag p50", "lag p99", "TTFT* p95", "in flight", "excluded"])
+        rows.append(row)
+    print_table(con, cols, rows, title=f"{result.model} at {result.url}", spill=True)
+    con.print()
+    open_loop = any(p.summary.send_lag.n for p in pts)  # send lag exists only on a schedule
+    cols2 = [Col("load", 0, "left"), Col("in"), Col("out"), Col("reasoning"), Col("cached"),
+             Col("TTFO p50", 2), Col("usage"), Col("out Δ", 2), Col("in Δ", 2),
+             *([Col("lag p50", 3), Col("lag p99", 3), Col("TTFT* p95", 3)] if open_loop else []),
+             Col("in flight", 2), Col("excluded", 2)]
+    rows2 = []
     for p in pts:
         s, k = p.summary, p.summary.tokens
-        t2.add_row(p.label, _n(k.input_mean), _n(k.output_mean), _n(k.reasoning_mean),
-                   _n(k.cached_mean), seconds(s.ttfo.p50), f"{k.usage_reported}/{s.ok}",
-                   _pct(k.output_discrepancy),
-                   _pct(k.input_discrepancy), seconds(s.send_lag.p50), seconds(s.send_lag.p99),
-                   seconds(s.ttft_from_intended.p95), _n(s.mean_concurrency),
-                   f"{s.excluded_warmup} + {s.excluded_drain}")
-    con.print(t2)
+        lag = [seconds(s.send_lag.p50), seconds(s.send_lag.p99),
+               seconds(s.ttft_from_intended.p95)] if open_loop else []
+        rows2.append([p.label, _n(k.input_mean), _n(k.output_mean), _n(k.reasoning_mean),
+                      _n(k.cached_mean), seconds(s.ttfo.p50), f"{k.usage_reported}/{s.ok}",
+                      _pct(k.output_discrepancy), _pct(k.input_discrepancy), *lag,
+                      _n(s.mean_concurrency), f"{s.excluded_warmup} + {s.excluded_drain}"])
+    print_table(con, cols2, rows2, spill=True,
+                title="tokens per request (server usage), client counts, load-generator timing")
+    con.print()
     errors = {}
     for p in pts:
         for kind, n in p.summary.errors.items():
             errors[kind] = errors.get(kind, 0) + n
-    lines = [f"provenance: {result.provenance}. Latencies are from the actual send; TTFT* from "
-             f"the intended send (open loop), lag = actual - intended send. Δ: client count vs "
-             f"server usage (out: stream chunks; in: the workload's prompt size, without the "
-             f"chat template). excluded: warm-up + drain requests."]
+    lines = [f"provenance: {result.provenance}. Latencies are from the actual send"
+             + ("; TTFT* from the intended send (open loop), lag = actual - intended send"
+                if open_loop else "") + ". Δ: client count vs server usage (out: stream chunks; "
+             "in: the workload's prompt size, without the chat template). excluded: warm-up + "
+             "drain requests."]
     if errors:
         lines.append("errors: " + ", ".join(f"{k} x{n}" for k, n in errors.items()) + ".")
     if has_slo:
@@ -188,7 +192,8 @@ def render(result: BenchResult) -> None:
     if cost is not None:
         basis = (f"{usd(cost.usd_per_hour)}/hour divided by the throughput measured at each point"
                  if cost.basis == "gpu" else "API prices of each request's real token counts")
-        lines.append(f"cost: {basis}; price {cost.provenance}.")
+        lines.append(f"cost: {basis}; price {cost.provenance}. $/1M out all-in: the whole cost "
+                     f"(input included) per million output tokens.")
     energy = next((p.energy for p in pts if p.energy), None)
     if energy is not None:
         lines.append(f"energy: NVML counters of {energy.gpus} GPU(s) over each measured window; "
@@ -196,9 +201,18 @@ def render(result: BenchResult) -> None:
                      + ", ".join(_n(p.energy.joules_per_output_token_above_idle, ".3g")
                                  for p in pts if p.energy) + ").")
     for line in lines:
-        con.print(line, markup=False, soft_wrap=True)
+        print_lines(con, line)
 
 
-def emit_result(result: BenchResult, json_out: bool) -> None:
-    """Notes to stderr, then the result as JSON or tables on stdout (bench and runs show)."""
-    emit(result, json_out, render)
+def emit_result(result: BenchResult, fmt: OutputFormat) -> None:
+    """Notes to stderr, then the result as tables, JSON or CSV (one row per operating point) on
+    stdout (bench and runs show)."""
+    for note in result.notes:
+        err_console.print(f"note: {note}", markup=False)
+    match fmt:
+        case OutputFormat.json:
+            print_json(result.to_dict())
+        case OutputFormat.csv:
+            print_csv(summary_rows(result))
+        case _:
+            render(result)

@@ -11,15 +11,14 @@ from enum import Enum
 from typing import Annotated, Any
 
 import typer
-from rich import box
 from rich.console import Console
-from rich.table import Table
 
 from .. import train as api
 from ..cost import PriceBasis
 from ..errors import InputError
 from ..provenance import Provenance
 from ..train import Figure, TrainPrecision
+from .tables import Col, OutputFormat, output_format, print_csv, print_lines, print_table
 
 train_app = typer.Typer(
     help="What a training run costs (FLOPs, GPU-hours, days, $, energy, CO2), R&D included.",
@@ -33,15 +32,16 @@ def _opt(help: str, *decls: str) -> Any:
 
 
 ModelOpt = Annotated[str | None, _opt("Catalog model (e.g. llama-3.1-70b) or TOML.")]
-ParamsOpt = Annotated[float | None, _opt("Total parameters, instead of --model.", "--params")]
-ActiveOpt = Annotated[float | None, _opt("Active parameters (MoE); default = --params.",
-                                         "--active-params")]
+ParamsOpt = Annotated[float | None, _opt("Total parameters, instead of --model.")]
+ActiveOpt = Annotated[float | None, _opt("Active parameters (MoE); default = --params-total.")]
 TokensOpt = Annotated[float | None, _opt("Training tokens, e.g. 15e12.")]
 GpuOpt = Annotated[str | None, _opt(f"GPU type (default: {_DEFAULTS['gpu']}).")]
 PrecisionOpt = Annotated[TrainPrecision | None,
                          _opt(f"Matmul precision (default: {_DEFAULTS['precision']}).")]
 SeqOpt = Annotated[int | None, _opt("Sequence length; with --model adds the attention term.")]
 JsonOpt = Annotated[bool, _opt("JSON on stdout instead of a table.", "--json")]
+FormatOpt = Annotated[OutputFormat | None, _opt("table (default), json, or csv: one row per "
+                                                "figure.", "--format")]
 # "(default: ...)" below quotes catalog/training.toml, where those defaults live.
 MfuOpt = Annotated[float | None, _opt("Model FLOPs utilisation in (0, 1] (default: the "
                                       "published run for the GPU and precision).")]
@@ -60,94 +60,103 @@ def register(app: typer.Typer) -> None:
 
 @train_app.callback()
 def train(
-    ctx: typer.Context, model: ModelOpt = None, params: ParamsOpt = None,
-    active_params: ActiveOpt = None, tokens: TokensOpt = None, gpu: GpuOpt = None,
+    ctx: typer.Context, model: ModelOpt = None, params_total: ParamsOpt = None,
+    params_active: ActiveOpt = None, tokens: TokensOpt = None, gpu: GpuOpt = None,
     gpus: Annotated[int | None, _opt("GPU count (sets the wall-clock).")] = None,
     mfu: MfuOpt = None, precision: PrecisionOpt = None, basis: BasisOpt = None,
     usd_per_gpu_hour: RentOpt = None,
     usd_per_kwh: Annotated[float | None, _opt("Electricity $/kWh.")] = None,
     pue: Annotated[float | None, _opt("Data-centre PUE (>= 1).")] = None,
     grid: GridOpt = None, rnd_multiplier: RndOpt = None, seq_len: SeqOpt = None,
-    json_out: JsonOpt = False,
+    fmt: FormatOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Estimate a training run, e.g. --model llama-3.1-70b --tokens 15e12 --gpus 16384."""
     if ctx.invoked_subcommand:
         return
+    out = output_format(fmt, json_out)
     if tokens is None:
         raise InputError("give the training tokens with --tokens (e.g. --tokens 15e12)")
-    kwargs = _given(params_total=params, params_active=active_params, gpu=gpu, gpus=gpus, mfu=mfu,
+    kwargs = _given(params_total=params_total, params_active=params_active, gpu=gpu, gpus=gpus, mfu=mfu,
                     precision=precision, basis=basis, usd_per_gpu_hour=usd_per_gpu_hour,
                     usd_per_kwh=usd_per_kwh, pue=pue, grid=_number_or_name(grid),
                     rnd_multiplier=_number_or_name(rnd_multiplier), seq_len=seq_len)
     est = api.train_cost(model, tokens=tokens, **kwargs)
-    if json_out:
+    if out is OutputFormat.json:
         print(json.dumps(est.to_dict(), indent=2))
+    elif out is OutputFormat.csv:
+        d = est.to_dict()
+        print_csv([{"section": section, "figure": key, **fig}
+                   for section in ("assumptions", "final_run", "with_rnd")
+                   for key, fig in d[section].items()])
     else:
         _render_estimate(est)
 
 
 @train_app.command("chinchilla")
 def chinchilla(
-    flops: Annotated[float, _opt("Compute budget, FLOPs (e.g. 1e24).")],
+    compute_flops: Annotated[float, _opt("Compute budget, FLOPs (e.g. 1e24).")],
     tokens_per_param: Annotated[float | None, _opt("Tokens per parameter (default: 20, "
                                                    "Hoffmann et al. 2022).")] = None,
-    json_out: JsonOpt = False,
+    fmt: FormatOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Compute-optimal parameters and tokens for a FLOPs budget (Chinchilla)."""
-    p = api.chinchilla_tokens(flops, **_given(tokens_per_param=tokens_per_param))
+    p = api.chinchilla_tokens(compute_flops, **_given(tokens_per_param=tokens_per_param))
     rows = [("compute", f"{_sci(p.flops)} FLOP", "input:given"),
             ("parameters", _human(p.params), "modelled:sqrt(C / (6 · r))"),
             ("tokens", _human(p.tokens), "modelled:r · N"),
             ("tokens per parameter r", f"{p.tokens_per_param.value:g}", str(p.tokens_per_param.provenance))]
-    _emit(p, json_out, "Chinchilla-optimal split", rows)
+    _emit(p, output_format(fmt, json_out), "Chinchilla-optimal split", rows)
 
 
 @train_app.command("implied-mfu")
 def implied_mfu(
     gpu_hours: Annotated[float, typer.Option(help="Reported GPU-hours.")],
     tokens: Annotated[float, typer.Option(help="Training tokens.")],
-    model: ModelOpt = None, params: ParamsOpt = None, active_params: ActiveOpt = None,
+    model: ModelOpt = None, params_total: ParamsOpt = None, params_active: ActiveOpt = None,
     gpu: GpuOpt = None, precision: PrecisionOpt = None, seq_len: SeqOpt = None,
-    json_out: JsonOpt = False,
+    fmt: FormatOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """The MFU that a reported GPU-hours figure implies."""
     r = api.implied_mfu(gpu_hours, model, tokens=tokens, **_given(
-        params_total=params, params_active=active_params, gpu=gpu, precision=precision,
+        params_total=params_total, params_active=params_active, gpu=gpu, precision=precision,
         seq_len=seq_len))
     rows = [("implied MFU", f"{r.mfu:.3f}", "modelled:FLOPs / (GPU-hours · 3600 · peak)"),
             ("FLOPs", _sci(r.flops.value), str(r.flops.provenance)),
             ("GPU-hours", _human(r.gpu_hours), "input:given"),
             ("peak per GPU", _fmt(r.peak_flops_per_gpu), str(r.peak_flops_per_gpu.provenance))]
-    _emit(r, json_out, "Implied MFU", rows)
+    _emit(r, output_format(fmt, json_out), "Implied MFU", rows)
 
 
 @train_app.command("trend")
 def trend(
-    usd: Annotated[float, _opt("Frontier training cost in the base year, USD.")],
-    year: Annotated[int, _opt("Base year.")],
-    to: Annotated[int, _opt("Last year to project.")],
+    base_usd: Annotated[float, _opt("Frontier training cost in the base year, USD.")],
+    base_year: Annotated[int, _opt("Base year.")],
+    to_year: Annotated[int, _opt("Last year to project.")],
     growth: Annotated[str | None, _opt("x/year, or epoch-cost (2.4x, default).")] = None,
-    flops: Annotated[float | None, _opt("Base-year training FLOPs, to project compute too.")] = None,
+    base_flops: Annotated[float | None, _opt("Base-year training FLOPs, to project compute "
+                                             "too.")] = None,
     compute_growth: Annotated[str | None,
                               _opt("x/year, or epoch-compute (4.5x, default).")] = None,
-    json_out: JsonOpt = False,
+    fmt: FormatOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Project frontier training cost forward at a growth rate (a scenario, not a forecast)."""
-    t = api.trend(usd, year, to, **_given(growth=_number_or_name(growth), base_flops=flops,
-                                          compute_growth=_number_or_name(compute_growth)))
-    if json_out:
-        print(json.dumps(_plain(t), indent=2))
+    t = api.trend(base_usd, base_year, to_year, **_given(
+        growth=_number_or_name(growth), base_flops=base_flops,
+        compute_growth=_number_or_name(compute_growth)))
+    out = output_format(fmt, json_out)
+    if out is not OutputFormat.table:
+        d = _plain(t)
+        print(json.dumps(d, indent=2)) if out is OutputFormat.json else print_csv(d["points"])
         return
     compute = t.flops_growth_per_year is not None
-    table = Table("year", "training cost", *(["training FLOPs"] if compute else []),
-                  box=box.SIMPLE, title="Trend scenario", title_justify="left")
-    for p in t.points:
-        table.add_row(str(p.year), _usd(p.usd), *([_sci(p.flops)] if compute else []))
     console = _console()
-    console.print(table)
+    print_table(console, [Col("year", 0, "left"), Col("training cost", 0),
+                          *([Col("training FLOPs", 0)] if compute else [])],
+                [[str(p.year), _usd(p.usd), *([_sci(p.flops)] if compute else [])]
+                 for p in t.points], title="Trend scenario")
     for label, g in (("cost", t.usd_growth_per_year), ("compute", t.flops_growth_per_year)):
         if g is not None:
-            console.print(f"assumption: {label} grows {g.value:g}x/year ({g.provenance})")
+            print_lines(console, f"assumption: {label} grows {g.value:g}x/year ({g.provenance})")
 
 
 # ---- rendering -----------------------------------------------------------------------------------
@@ -170,36 +179,39 @@ def _render_estimate(est: api.TrainEstimate) -> None:
     c, m = est.compute, est.rnd_multiplier.value
     on = f"{est.gpus:,} x {est.gpu}" if est.gpus else est.gpu
     console = _console()
-    inputs = Table("assumption", "value", "source", box=box.SIMPLE, title_justify="left",
-                   title=f"truecost train: {c.model}, {_human(c.tokens.value)} tokens on {on}, "
-                         f"{est.precision.value}")
-    for key, f in est.assumptions().items():
-        inputs.add_row(_LABELS[key], _fmt(f), str(f.provenance))
-    results = Table("result", "final run", f"with R&D (x{m:.2f})", "how", box=box.SIMPLE)
+    print_table(console, [Col("assumption", 0, "left", wrap=True), Col("value", 0, "left"),
+                          Col("source", 1, "left", wrap=True)],
+                [[_LABELS[key], _fmt(f), str(f.provenance)] for key, f in est.assumptions().items()],
+                title=f"truecost train: {c.model}, {_human(c.tokens.value)} tokens on {on}, "
+                      f"{est.precision.value}")
+    console.print()
     dev = est.with_rnd()
-    for key, f in est.final_run().items():
-        results.add_row(_LABELS[key], _fmt(f), _fmt(dev[key]) if key in dev else "", str(f.provenance))
-    console.print(inputs)
-    console.print(results)
+    print_table(console, [Col("result", 0, "left", wrap=True), Col("final run", 0, "left"),
+                          Col(f"with R&D (x{m:.2f})", 1, "left"), Col("how", 2, "left", wrap=True)],
+                [[_LABELS[key], _fmt(f), _fmt(dev[key]) if key in dev else "", str(f.provenance)]
+                 for key, f in est.final_run().items()])
+    console.print()
     if c.attention is None:
-        console.print("attention term: not counted (give --seq-len with a catalog --model)")
+        lines = ["attention term: not counted (give --seq-len with a catalog --model)"]
     else:
         verdict = "material" if c.attention_material else "not material"
-        console.print(f"attention term: +{c.attention_share:.1%} of 6·N·D at S={c.seq_len} "
-                      f"({verdict}; threshold {api.ATTENTION_MATERIAL_SHARE:.0%}), included")
-    console.print(f"R&D multiplier x{m:.2f} = development compute / final-run compute: {est.rnd_note}")
-    console.print(f"headline ({est.basis.value}): {_usd(est.usd.value)} final run, "
-                  f"{_usd(est.usd.value * m)} with R&D")
+        lines = [f"attention term: +{c.attention_share:.1%} of 6·N·D at S={c.seq_len} "
+                 f"({verdict}; threshold {api.ATTENTION_MATERIAL_SHARE:.0%}), included"]
+    lines += [f"R&D multiplier x{m:.2f} = development compute / final-run compute: {est.rnd_note}",
+              f"headline ({est.basis.value}): {_usd(est.usd.value)} final run, "
+              f"{_usd(est.usd.value * m)} with R&D"]
+    for line in lines:
+        print_lines(console, line)
 
 
-def _emit(obj: Any, json_out: bool, title: str, rows: list[tuple[str, str, str]]) -> None:
-    if json_out:
+def _emit(obj: Any, fmt: OutputFormat, title: str, rows: list[tuple[str, str, str]]) -> None:
+    if fmt is OutputFormat.json:
         print(json.dumps(_plain(obj), indent=2))
-        return
-    table = Table("figure", "value", "source", box=box.SIMPLE, title=title, title_justify="left")
-    for row in rows:
-        table.add_row(*row)
-    _console().print(table)
+    elif fmt is OutputFormat.csv:
+        print_csv([_plain(obj)])
+    else:
+        print_table(_console(), [Col("figure", 0, "left"), Col("value", 0, "left"),
+                                 Col("source", 1, "left", wrap=True)], rows, title=title)
 
 
 def _console() -> Console:

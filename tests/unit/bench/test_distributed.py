@@ -56,4 +56,4 @@ def test_ray_missing_is_one_line_with_the_fix(monkeypatch):
     monkeypatch.setitem(sys.modules, "ray", None)  # import ray -> ImportError
     with pytest.raises(InputError) as e:
         run_sharded(Endpoint.of("http://127.0.0.1:9/v1", "m"), SPECS, None, 2, "local")
-    assert str(e.value) == "--ray needs the 'ray' package: pip install 'truecost[ray]'"
+    assert str(e.value) == "--ray-address needs the 'ray' package: pip install 'truecost[ray]'"

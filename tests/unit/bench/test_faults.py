@@ -61,7 +61,7 @@ def test_an_endless_stream_is_cut_at_the_byte_cap_and_memory_stays_bounded(fake,
     env = {**os.environ, "TRUECOST_DB": str(tmp_path / "s.duckdb"),
            "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     common = ["--model", MODEL, "--requests", "3", "--isl", "8", "--osl", "4",
-              "--max-response-bytes", str(cap), "--timeout", "30"]
+              "--max-response-bytes", str(cap), "--timeout-s", "30"]
     code, baseline, err = _peak_rss(["bench", fake.url("fast"), *common], env)
     assert code == 0, err
     code, peak, err = _peak_rss(["bench", fake.url("endless"), *common], env)
@@ -115,7 +115,7 @@ def test_retry_after_is_waited_out_counted_and_bounded(fake):
     with pytest.raises(EndpointError) as e:
         run_bench(fake.url("later"), MODEL, requests=1, drain=0, store=False, **SMALL)
     assert str(e.value).endswith("(Retry-After 3600 s: beyond the 60 s truecost waits or this "
-                                 "request's --timeout)")
+                                 "request's --timeout-s)")
 
 
 def test_retry_after_can_be_turned_off_for_pure_load_tests(fake):
@@ -195,7 +195,7 @@ def _bench_in_its_own_group(url: str, db: Path) -> subprocess.Popen:
            "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     return subprocess.Popen(
         [sys.executable, "-m", "truecost", "bench", url, "--model", MODEL, "--concurrency", "2",
-         "--duration", "60", "--isl", "8", "--osl", "4"],
+         "--duration-s", "60", "--isl", "8", "--osl", "4"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
 
 

@@ -124,7 +124,7 @@ def test_a_benchmark_killed_with_sigkill_keeps_what_it_measured(fake, tmp_path):
     env = {**os.environ, "TRUECOST_DB": str(db)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "truecost", "bench", fake.url("normal"), "--model", MODEL,
-         "--concurrency", "2", "--duration", "60", "--isl", "16", "--osl", "8"],
+         "--concurrency", "2", "--duration-s", "60", "--isl", "16", "--osl", "8"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         end = time.time() + 30

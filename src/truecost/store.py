@@ -15,6 +15,10 @@ Tables: ``runs`` (one row per ``truecost bench``), ``points`` (one per operating
 measured throughput, ISL/OSL, GPU — what calibration needs — plus the summary, cost and energy as
 JSON), ``requests`` (``RequestRecord`` fields), ``energy_samples``. ``export`` writes a run to
 JSON, CSV or Parquet. API keys are never given to the store.
+
+Usage logs (``truecost usage import``) live beside the runs: ``usage_imports`` (one row per
+imported file) and ``usage`` (one row per logged request, or per aggregated bucket of an export;
+``truecost.usage`` documents the columns).
 """
 
 from __future__ import annotations
@@ -81,6 +85,18 @@ def _ddl(table: str, cols: Sequence[tuple[str, str]], extra: str = "") -> str:
             + extra + ")")
 
 
+USAGE_IMPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("import_id", "VARCHAR PRIMARY KEY"), ("path", "VARCHAR"), ("format", "VARCHAR"),
+    ("sha256", "VARCHAR"), ("imported_at", "DOUBLE"), ("rows", "BIGINT"), ("requests", "BIGINT"),
+    ("bad_rows", "BIGINT"), ("skipped_rows", "BIGINT"), ("duplicate_rows", "BIGINT"),
+    ("first_ts", "TIMESTAMP"), ("last_ts", "TIMESTAMP"), ("errors", "JSON"))
+
+USAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("import_id", "VARCHAR"), ("line", "BIGINT"), ("request_id", "VARCHAR"), ("ts", "TIMESTAMP"),
+    ("bucket_s", "INTEGER"), ("model", "VARCHAR"), ("provider", "VARCHAR"), ("requests", "BIGINT"),
+    ("input_tokens", "BIGINT"), ("cached_tokens", "BIGINT"), ("output_tokens", "BIGINT"),
+    ("reasoning_tokens", "BIGINT"), ("user", "VARCHAR"), ("tag", "VARCHAR"), ("spend_usd", "DOUBLE"))
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     _ddl("runs", RUN_COLUMNS),
@@ -88,6 +104,8 @@ _SCHEMA = (
     _ddl("requests", (("run_id", "VARCHAR"), *REQUEST_COLUMNS)),
     _ddl("energy_samples", (("run_id", "VARCHAR"), ("t", "DOUBLE"), ("gpu", "INTEGER"),
                             ("energy_mj", "BIGINT"))),
+    _ddl("usage_imports", USAGE_IMPORT_COLUMNS),
+    _ddl("usage", USAGE_COLUMNS),
 )
 
 

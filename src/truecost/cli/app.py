@@ -30,9 +30,9 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from . import bench, calibrate, compare, estimate, runs, train
+    from . import bench, calibrate, compare, estimate, forecast, runs, train, usage
 
-    for module in (estimate, compare, calibrate, train, bench, runs):
+    for module in (estimate, compare, forecast, calibrate, train, bench, runs, usage):
         module.register(app)
     _registered = True
 

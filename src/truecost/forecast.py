@@ -309,7 +309,9 @@ def _break_even(t: _Terms, tr: _Traffic, plan: str, usd_per_task: float) -> tupl
                             f"replica is full, the API ${usd_per_task:.3g}/task")
     # cost <= V·usd_inf + (replicas rounding: step + minimum per hour) -> cheaper beyond v_bound
     v_bound = t.usd_per_replica_hour * 24 * (step + tr.minimum) / (usd_per_task - usd_inf)
-    points = sorted({j / kh for kh in k if kh > 0 for j in range(1, math.floor(v_bound * kh) + 2)})
+    # volumes where some hour's replica count steps up, up to v_bound (beyond it: always cheaper)
+    points = sorted({j / kh for kh in k if kh > 0 for j in range(1, math.floor(v_bound * kh) + 1)}
+                    | {v_bound})
     if len(points) > _MAX_PIECES:
         return v_bound, v_bound, "approximate: too many replica steps to examine one by one"
     first, expensive_until = None, 0.0

@@ -69,8 +69,8 @@ def import_(
     if r.already_imported:
         note(f"{file} was already imported as {r.import_id} ({r.rows:,} rows); nothing to do")
         return
-    note(f"imported {file} ({r.format}) as {r.import_id}: {r.rows:,} rows, {r.requests:,} "
-          f"requests, {r.first_ts} to {r.last_ts} UTC")
+    note(f"imported {file} ({r.format}) as {r.import_id}")
+    note(f"rows: {r.rows:,} ({r.requests:,} requests), {r.first_ts} to {r.last_ts} UTC")
     skipped = [f"{r.bad_rows:,} malformed"] + [f"{n:,} {why}" for why, n in r.skipped.items()]
     if r.duplicate_rows:
         skipped.append(f"{r.duplicate_rows:,} already stored (same request id)")
@@ -121,7 +121,7 @@ def render_reprice(r: api.Repricing) -> None:
         ratio = f"{o.usd / base:.2f}x" if o.usd is not None and base else "-"
         label = o.label if o.kind == "api" else f"{o.label}\n  {o.how}"
         t.add_row(label, usd(o.usd), usd(r.per_1k(o)), ratio, refs)
-    printtable(t)
+    print_table(t)
     if r.by:
         g = table((r.by, "left"), ("option", "left"), ("cost", "right"), ("vs logged", "right"))
         groups = list(r.options[0].by_group)
@@ -135,7 +135,7 @@ def render_reprice(r: api.Repricing) -> None:
                 v = o.by_group.get(k, 0.0)
                 g.add_row(k if i == 0 else "", o.label, usd(v), f"{v / logged:.2f}x" if logged else "-")
             g.add_section()
-        printtable(g)
+        print_table(g)
     for o in r.options:
         if o.excluded:
             note(f"excluded: {o.label}: {o.excluded}")
@@ -193,14 +193,14 @@ def render_budget(b: api.Budget) -> None:
         t = table(("day", "left"), ("spent", "right"), ("of daily budget", "right"))
         for d in over:
             t.add_row(d.day, usd(d.usd), f"{d.usd / b.daily_usd:.0%}")
-        printtable(t)
+        print_table(t)
     note("by model, projected at the month's pace:")
     m = table(("model", "left"), ("spent", "right"), ("projected", "right"), ("budget", "right"),
                ("status", "left"))
     for x in b.models:
         status = "-" if x.over is None else ("over" if x.over else "within")
         m.add_row(x.model, usd(x.usd), usd(x.projected_usd), usd(x.budget_usd), status)
-    printtable(m)
+    print_table(m)
     for model, requests in b.unpriced.items():
         note(f"not priced: {model} ({requests:,} requests): no spend in the log and no offer; "
               f"add one with --offers FILE")

@@ -290,7 +290,7 @@ def _jsonl_records(f: IO[str], path: Path) -> tuple[list[str], Iterator[tuple[in
                     more = f.readline(MAX_LINE_BYTES)
                     if not more or more.endswith("\n"):
                         break
-                yield line, f"longer than {MAX_LINE_BYTES // 2**20} MiB"
+                yield line, f"longer than {MAX_LINE_BYTES:,} bytes"
                 continue
             if not text.strip():
                 continue
@@ -360,13 +360,14 @@ def _validate_sql(names: dict[str, str]) -> str:
          f"{n('output_tokens')} ' || d_output_tokens::BIGINT || ' (output includes reasoning)'"),
     ]
     problem = "CASE " + " ".join(f"WHEN {w} THEN {t}" for w, t in checks) + " END"
-    epoch = "CASE WHEN regexp_full_match(trim(ts), '[0-9]+(\\.[0-9]+)?') THEN TRY_CAST(trim(ts) AS DOUBLE) END"
     return f"""
-        WITH d AS (SELECT *, {dbl}, {epoch} AS d_epoch FROM _usage_stage),
+        WITH d AS (SELECT *, {dbl}, TRY_CAST(ts AS TIMESTAMPTZ) AS d_tz FROM _usage_stage),
         t AS (SELECT *, CASE
-                WHEN d_epoch IS NULL THEN TRY_CAST(ts AS TIMESTAMPTZ) AT TIME ZONE 'UTC'
-                WHEN d_epoch < 4102444800 THEN make_timestamp(CAST(d_epoch * 1e6 AS BIGINT))
-                ELSE TIMESTAMP '9999-01-01' END AS ts_v FROM d)
+                WHEN d_tz IS NOT NULL THEN d_tz AT TIME ZONE 'UTC'
+                WHEN TRY_CAST(ts AS DOUBLE) >= 0 AND TRY_CAST(ts AS DOUBLE) < 4102444800
+                    THEN make_timestamp(CAST(TRY_CAST(ts AS DOUBLE) * 1e6 AS BIGINT))  -- Unix s
+                WHEN TRY_CAST(ts AS DOUBLE) IS NOT NULL THEN TIMESTAMP '9999-01-01'
+                END AS ts_v FROM d)
         SELECT line, skip, request_id, ts_v AS ts,
                coalesce(d_bucket_s, 0)::INTEGER AS bucket_s, trim(model) AS model, provider,
                coalesce(d_requests, 1)::BIGINT AS requests, d_input_tokens::BIGINT AS input_tokens,
@@ -484,25 +485,31 @@ def _store(con: Any, import_id: str, path: Path, fmt: str, kind: str, digest: st
     con.execute("BEGIN")
     try:
         con.execute(f"CREATE OR REPLACE TEMP TABLE _usage_checked AS {_validate_sql(_SOURCE_NAMES[fmt])}")
-        con.execute("""CREATE OR REPLACE TEMP TABLE _usage_dup AS
-            SELECT line FROM (SELECT line, request_id, row_number() OVER
-                                (PARTITION BY request_id ORDER BY line) AS k
-                              FROM _usage_checked WHERE problem IS NULL AND skip IS NULL
-                                AND request_id IS NOT NULL) c
-            WHERE k > 1 OR request_id IN (SELECT request_id FROM usage WHERE request_id IS NOT NULL)""")
+        con.execute("CREATE OR REPLACE TEMP TABLE _usage_dup (line BIGINT)")
+        (ids,) = con.execute("SELECT count(request_id) FROM _usage_checked").fetchone()
+        if ids:  # a request logged twice (overlapping exports) is kept once
+            con.execute("""INSERT INTO _usage_dup
+                SELECT line FROM (SELECT line, request_id, row_number() OVER
+                                    (PARTITION BY request_id ORDER BY line) AS k
+                                  FROM _usage_checked WHERE problem IS NULL AND skip IS NULL
+                                    AND request_id IS NOT NULL) c
+                WHERE k > 1 OR request_id IN (SELECT request_id FROM usage
+                                              WHERE request_id IS NOT NULL)""")
         names = ", ".join(f'"{c}"' for c, _ in USAGE_COLUMNS)
+        dup = " AND line NOT IN (SELECT line FROM _usage_dup)" if ids else ""
         con.execute(f"""INSERT INTO usage ({names}) SELECT ?, line, request_id, ts, bucket_s,
             model, provider, requests, input_tokens, cached_tokens, output_tokens,
             reasoning_tokens, "user", tag, spend_usd FROM _usage_checked
-            WHERE problem IS NULL AND skip IS NULL AND line NOT IN (SELECT line FROM _usage_dup)
-            ORDER BY line""", [import_id])
+            WHERE problem IS NULL AND skip IS NULL{dup}""", [import_id])
         bad = con.execute(f"SELECT line, problem FROM _usage_checked WHERE problem IS NOT NULL "
-                          f"ORDER BY line LIMIT {MAX_ERRORS_SHOWN}").fetchall()
+                          f"AND skip IS NULL ORDER BY line LIMIT {MAX_ERRORS_SHOWN}").fetchall()
         sep = f" {where} " if kind == "parquet" else ":"
         errors = [f"{path}{sep}{line}: {problem}" for line, problem in bad]
-        (bad_n,) = con.execute("SELECT count(*) FROM _usage_checked WHERE problem IS NOT NULL").fetchone()
-        skipped = dict(con.execute("SELECT skip, count(*) FROM _usage_checked WHERE problem IS NULL "
-                                   "AND skip IS NOT NULL GROUP BY skip ORDER BY skip").fetchall())
+        (bad_n,) = con.execute("SELECT count(*) FROM _usage_checked WHERE problem IS NOT NULL "
+                               "AND skip IS NULL").fetchone()
+        # a row skipped on purpose (an empty bucket, a failed request) is not checked further
+        skipped = dict(con.execute("SELECT skip, count(*) FROM _usage_checked WHERE skip IS NOT NULL "
+                                   "GROUP BY skip ORDER BY skip").fetchall())
         (dups,) = con.execute("SELECT count(*) FROM _usage_dup").fetchone()
         rows, requests, first, last = con.execute(
             "SELECT count(*), coalesce(sum(requests), 0), min(ts), max(ts) FROM usage "

@@ -3,6 +3,8 @@
     >>> import truecost
     >>> truecost.estimate("llama-3.1-8b", "h100-sxm", precision="fp8").output_tokens_per_s  # doctest: +SKIP
     >>> truecost.compare("examples/chat-assistant.toml").ranked[0].label  # doctest: +SKIP
+    >>> truecost.forecast("examples/chat-assistant.toml", growth="8%/month").cheapest  # doctest: +SKIP
+    >>> truecost.usage.reprice(["openai/gpt-4o-mini"])  # doctest: +SKIP
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
@@ -16,6 +18,7 @@ from .errors import (
     TruecostError as TruecostError,
     UnknownNameError as UnknownNameError,
 )
+from .forecast import Forecast as Forecast, forecast as forecast
 from .perf.serving import Estimate as Estimate, estimate as estimate
 from .prices import Offer as Offer, offer as offer
 from .provenance import Provenance as Provenance
@@ -27,6 +30,7 @@ from .train import (
     trend as trend,
 )
 from .workload import Workload as Workload, load_workload as load_workload
+from . import usage as usage  # noqa: E402 - a subpackage: truecost.usage.import_usage, .reprice, .budget
 
 __version__ = "0.1.0"
 
@@ -37,6 +41,7 @@ __all__ = [
     "DoesNotFitError",
     "EndpointError",
     "Estimate",
+    "Forecast",
     "InputError",
     "Offer",
     "Option",
@@ -49,6 +54,7 @@ __all__ = [
     "compare",
     "deployment_cost",
     "estimate",
+    "forecast",
     "implied_mfu",
     "load_run",
     "load_workload",

@@ -10,10 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from truecost import forecast as api
 from truecost.compare import DAYS_PER_MONTH, compare
 from truecost.errors import InputError
-from truecost.forecast import _break_even, _daily, _Terms, _Traffic, forecast, parse_growth, shape
+from truecost.forecast import PLANS, _break_even, _daily, _Terms, _Traffic, forecast, parse_growth, shape
 from truecost.workload import Workload
 
 from .. import conftest  # noqa: F401 - the autouse clean environment
@@ -218,4 +217,4 @@ def test_break_even_month_is_read_off_the_monthly_series():
         if b.tasks_per_day is None:
             assert b.month is None  # never cheaper at any volume
     assert not math.isnan(f.to_dict()["options"][0]["total_usd"][f.cheapest.best_plan])
-    assert api.PLANS == ("on-demand", "autoscaled", "reserved", "hybrid")
+    assert PLANS == ("on-demand", "autoscaled", "reserved", "hybrid")

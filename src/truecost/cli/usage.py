@@ -67,10 +67,11 @@ def import_(
         print_json(r)
         return
     if r.already_imported:
-        note(f"{file} was already imported as {r.import_id} ({r.rows:,} rows); nothing to do")
+        note(f"already imported as {r.import_id} ({r.rows:,} rows), nothing to do: {file}")
         return
-    note(f"imported {file} ({r.format}) as {r.import_id}")
-    note(f"rows: {r.rows:,} ({r.requests:,} requests), {r.first_ts} to {r.last_ts} UTC")
+    note(f"imported {r.import_id} ({r.format} log): {file}")
+    note(f"rows: {r.rows:,} ({r.requests:,} requests), {(r.first_ts or '-')[:16]} to "
+         f"{(r.last_ts or '-')[:16]} UTC")
     skipped = [f"{r.bad_rows:,} malformed"] + [f"{n:,} {why}" for why, n in r.skipped.items()]
     if r.duplicate_rows:
         skipped.append(f"{r.duplicate_rows:,} already stored (same request id)")
@@ -110,8 +111,9 @@ def render_reprice(r: api.Repricing) -> None:
     n = w.requests
     note(f"usage {w.since:%Y-%m-%d %H:%M} to {w.until:%Y-%m-%d %H:%M} UTC ({w.hours / 24:.1f} "
           f"days): {n:,} requests, peak hour {w.peak_requests_per_s:.3g} req/s")
+    reasoning = f" ({w.reasoning_tokens / n:,.0f} reasoning)" if w.reasoning_tokens else ""
     note(f"per request: {w.input_tokens / n:,.0f} input ({w.cached_tokens / max(w.input_tokens, 1):.0%} "
-          f"cached), {w.output_tokens / n:,.0f} output ({w.reasoning_tokens / n:,.0f} reasoning)")
+          f"cached), {w.output_tokens / n:,.0f} output{reasoning}")
     base = r.options[0].usd
     notes: dict[str, int] = {}
     t = table(("option", "left"), ("cost", "right"), ("per 1k req", "right"),

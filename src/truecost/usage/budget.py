@@ -123,7 +123,7 @@ def budget(monthly_usd: float, *, month: str | None = None,
         keys = con.execute(f"SELECT DISTINCT model, coalesce(provider, '') FROM usage WHERE {where} "
                            f"AND spend_usd IS NULL", args).fetchall()
         offers: dict[tuple[str, str], Offer | None] = {k: logged_offer(*k, extra) for k in keys}
-        sum_usage(con, where, args, "strftime(ts, '%Y-%m-%d')", tier_thresholds(list(offers.values())))
+        sum_usage(con, where, args, "CAST(ts AS DATE)", tier_thresholds(list(offers.values())))
         try:
             spend = con.execute("SELECT grp, model, sum(spend) FROM _usage_sums WHERE has_spend "
                                 "GROUP BY ALL").fetchall()

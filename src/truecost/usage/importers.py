@@ -20,8 +20,8 @@ Token conventions, as providers bill them: input tokens include the cached ones;
 include the reasoning ones. Timestamps are ISO 8601 (no offset = UTC) or Unix seconds.
 
 How: a reader per file kind yields ``(line, record)``; a function per format maps a record to
-raw text fields; the text goes to a staging table and **one SQL statement** types and checks
-every row, so the rules live in one place and a bad row is reported by file and line while the
+raw text fields; the text goes to a staging file (Parquet is read as it is) and **one SQL
+statement** types and checks every row, so the rules live in one place and a bad row is reported by file and line while the
 rest is imported. Memory stays bounded: records stream, lines longer than ``MAX_LINE_BYTES``
 are reported and skipped. Left out: OpenAI's batch flag (batch rows are re-priced at standard
 prices), LiteLLM cache-creation tokens, non-text usage (audio, images).
@@ -378,34 +378,27 @@ def _validate_sql(names: dict[str, str]) -> str:
         FROM t"""
 
 
-def _stage_ddl() -> str:
-    return ("CREATE OR REPLACE TEMP TABLE _usage_stage (line BIGINT, "
-            + ", ".join(f'"{c}" VARCHAR' for c in _STAGE[1:]) + ")")
-
-
 def _stage_text(con: Any, records: Iterator[tuple[int, dict | str]], row_fn: Callable[[dict], tuple],
-                progress_cb: Callable[[], None]) -> None:
-    """Stream records into ``_usage_stage`` through a temporary CSV (DuckDB's CSV reader loads
-    it ~10x faster than binding Python lists)."""
-    with tempfile.TemporaryDirectory(prefix="truecost-usage-") as tmp:
-        stage = Path(tmp) / "stage.csv"
-        with stage.open("w", newline="", encoding="utf-8") as out:
-            w = csv.writer(out)
-            batch: list[tuple] = []
-            for line, rec in records:
-                if isinstance(rec, str):
-                    batch.append((line, rec) + (None,) * len(_FIELDS))
-                else:
-                    batch.append((line, None, *row_fn(rec)))
-                if len(batch) >= _BATCH:
-                    w.writerows(batch)
-                    batch.clear()
-                    progress_cb()
-            w.writerows(batch)
-        cols = "{" + ", ".join(f"'{c}': '{'BIGINT' if c == 'line' else 'VARCHAR'}'" for c in _STAGE) + "}"
-        con.execute(f"INSERT INTO _usage_stage SELECT * FROM read_csv(?, header=false, "
-                    f"columns={cols}, auto_detect=false, quote='\"', escape='\"', "
-                    f"parallel=false)", [str(stage)])
+                stage: Path, progress_cb: Callable[[], None]) -> None:
+    """Write records' raw fields to the CSV file ``stage`` and make it the view
+    ``_usage_stage`` (DuckDB reads a CSV ~10x faster than it binds Python lists)."""
+    with stage.open("w", newline="", encoding="utf-8") as out:
+        w = csv.writer(out)
+        batch: list[tuple] = []
+        for line, rec in records:
+            if isinstance(rec, str):
+                batch.append((line, rec) + (None,) * len(_FIELDS))
+            else:
+                batch.append((line, None, *row_fn(rec)))
+            if len(batch) >= _BATCH:
+                w.writerows(batch)
+                batch.clear()
+                progress_cb()
+        w.writerows(batch)
+    cols = "{" + ", ".join(f"'{c}': '{'BIGINT' if c == 'line' else 'VARCHAR'}'" for c in _STAGE) + "}"
+    path = str(stage).replace("'", "''")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW _usage_stage AS SELECT * FROM read_csv('{path}', "
+                f"header=false, columns={cols}, auto_detect=false, quote='\"', escape='\"')")
 
 
 def _stage_parquet(con: Any, path: Path, fmt: str | None) -> str:
@@ -420,10 +413,13 @@ def _stage_parquet(con: Any, path: Path, fmt: str | None) -> str:
     def col(name: str) -> str:
         return f'CAST("{name}" AS VARCHAR)' if name in cols else "NULL"
 
-    con.execute(f"""INSERT INTO _usage_stage SELECT file_row_number + 1, NULL, NULL, NULL,
-        {col('timestamp')}, NULL, {col('model')}, NULL, NULL, {col('input_tokens')},
-        {col('cached_tokens')}, {col('output_tokens')}, {col('reasoning_tokens')}, {col('user')},
-        {col('tag')}, NULL FROM read_parquet(?, file_row_number = true)""", [str(path)])
+    names = ", ".join(f'"{c}"' for c in _STAGE)
+    src = str(path).replace("'", "''")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW _usage_stage ({names}) AS
+        SELECT file_row_number + 1, NULL, NULL, NULL, {col('timestamp')}, NULL, {col('model')},
+               NULL, NULL, {col('input_tokens')}, {col('cached_tokens')}, {col('output_tokens')},
+               {col('reasoning_tokens')}, {col('user')}, {col('tag')}, NULL
+        FROM read_parquet('{src}', file_row_number = true)""")
     return "generic"
 
 
@@ -459,9 +455,9 @@ def import_usage(path: Path | str, fmt: str | None = None, *, db: Path | str | N
         old = con.execute("SELECT format FROM usage_imports WHERE import_id = ?", [import_id]).fetchone()
         if old is not None:
             return _result(con, import_id, str(path), old[0], already=True)
-        con.execute(_stage_ddl())
         size = path.stat().st_size
-        with task(progress, f"importing {path.name} (kB)", total=size // 1000) as t:
+        with task(progress, f"importing {path.name} (kB)", total=size // 1000) as t, \
+                tempfile.TemporaryDirectory(prefix="truecost-usage-") as tmp:
             if kind == "parquet":
                 fmt = _stage_parquet(con, path, fmt)
             else:
@@ -472,7 +468,7 @@ def import_usage(path: Path | str, fmt: str | None = None, *, db: Path | str | N
                     missing = [c for c in _REQUIRED[fmt] if c not in columns]
                     if missing and kind == "csv":
                         raise InputError(f"{path}: no column {', '.join(missing)} for the {fmt} format")
-                    _stage_text(con, records, _FORMAT_ROW[fmt],
+                    _stage_text(con, records, _FORMAT_ROW[fmt], Path(tmp) / "stage.csv",
                                 lambda: t.update(raw.n // 1000))
             _store(con, import_id, path, fmt, kind, digest)
             t.update(size // 1000)
@@ -523,7 +519,8 @@ def _store(con: Any, import_id: str, path: Path, fmt: str, kind: str, digest: st
         con.execute("ROLLBACK")
         raise
     finally:
-        for t in ("_usage_stage", "_usage_checked", "_usage_dup"):
+        con.execute("DROP VIEW IF EXISTS _usage_stage")
+        for t in ("_usage_checked", "_usage_dup"):
             con.execute(f"DROP TABLE IF EXISTS {t}")
 
 

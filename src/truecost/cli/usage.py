@@ -11,6 +11,7 @@ import typer
 
 from .. import usage as api
 from ..errors import InputError
+from ..workload import Workload
 from .format import usd
 from .output import err_console, print_json
 from .progress import cli_progress
@@ -25,17 +26,10 @@ OffersOpt = Annotated[Path | None, typer.Option("--offers", help="Extra API offe
                                                 "workload's offers_file).")]
 
 
-class Format(str, Enum):
-    openai = "openai"
-    litellm = "litellm"
-    generic = "generic"
-
-
-class By(str, Enum):
-    model = "model"
-    day = "day"
-    tag = "tag"
-    user = "user"
+_UTILISATION = Workload.model_fields["utilisation"].default  # the workload owns the default
+# closed sets from the API, as enums so that --help lists them and a bad value names them
+Format = Enum("Format", {f: f for f in api.FORMATS}, type=str)  # type: ignore[misc]
+By = Enum("By", {b: b for b in api.BY}, type=str)  # type: ignore[misc]
 
 
 def register(app: typer.Typer) -> None:
@@ -92,7 +86,7 @@ def reprice(
     until: Annotated[str | None, typer.Option(help="To this date/time (UTC, exclusive).")] = None,
     by: Annotated[By | None, typer.Option(help="Also break costs down by this.")] = None,
     utilisation: Annotated[float | None, typer.Option(help="Self-hosted: highest load a replica "
-                                                      "is sized for (default 0.8).")] = None,
+                                                      f"is sized for (default {_UTILISATION:g}).")] = None,
     ttft: Annotated[float | None, typer.Option(help="Self-hosted: TTFT objective, s.")] = None,
     tpot: Annotated[float | None, typer.Option(help="Self-hosted: TPOT objective, s.")] = None,
     offers: OffersOpt = None, db: DbOpt = None, json_out: JsonOpt = False,

@@ -332,8 +332,14 @@ def _validate_sql(names: dict[str, str]) -> str:
     counts = ("requests", "input_tokens", "cached_tokens", "output_tokens", "reasoning_tokens",
               "bucket_s")
     dbl = ", ".join(f"TRY_CAST({c} AS DOUBLE) AS d_{c}" for c in (*counts, "spend_usd"))
+    top = {"bucket_s": "1e9"}  # a bucket is shorter than 31 years; counts below 1e15
     ok = {c: f"(d_{c} IS NOT NULL AND isfinite(d_{c}) AND d_{c} >= 0 AND d_{c} = floor(d_{c}) "
-             f"AND d_{c} < 1e15)" for c in counts}
+             f"AND d_{c} < {top.get(c, '1e15')})" for c in counts}
+
+    def as_int(c: str, default: int | None, typ: str = "BIGINT") -> str:
+        value = f"CASE WHEN {ok[c]} THEN d_{c}::{typ} END"  # bad values stay NULL (row rejected)
+        return f"coalesce({value}, {default})" if default is not None else value
+
     checks = [
         ("problem IS NOT NULL", "problem"),
         ("ts IS NULL", f"'no {n('ts')}'"),
@@ -368,12 +374,12 @@ def _validate_sql(names: dict[str, str]) -> str:
                     THEN make_timestamp(CAST(TRY_CAST(ts AS DOUBLE) * 1e6 AS BIGINT))  -- Unix s
                 WHEN TRY_CAST(ts AS DOUBLE) IS NOT NULL THEN TIMESTAMP '9999-01-01'
                 END AS ts_v FROM d)
-        SELECT line, skip, request_id, ts_v AS ts,
-               coalesce(d_bucket_s, 0)::INTEGER AS bucket_s, trim(model) AS model, provider,
-               coalesce(d_requests, 1)::BIGINT AS requests, d_input_tokens::BIGINT AS input_tokens,
-               coalesce(d_cached_tokens, 0)::BIGINT AS cached_tokens,
-               d_output_tokens::BIGINT AS output_tokens,
-               coalesce(d_reasoning_tokens, 0)::BIGINT AS reasoning_tokens, "user", tag,
+        SELECT line, skip, request_id, ts_v AS ts, {as_int('bucket_s', 0, 'INTEGER')} AS bucket_s,
+               trim(model) AS model, provider, {as_int('requests', 1)} AS requests,
+               {as_int('input_tokens', None)} AS input_tokens,
+               {as_int('cached_tokens', 0)} AS cached_tokens,
+               {as_int('output_tokens', None)} AS output_tokens,
+               {as_int('reasoning_tokens', 0)} AS reasoning_tokens, "user", tag,
                d_spend_usd AS spend_usd, {problem} AS problem
         FROM t"""
 
@@ -383,7 +389,7 @@ def _stage_text(con: Any, records: Iterator[tuple[int, dict | str]], row_fn: Cal
     """Write records' raw fields to the CSV file ``stage`` and make it the view
     ``_usage_stage`` (DuckDB reads a CSV ~10x faster than it binds Python lists)."""
     with stage.open("w", newline="", encoding="utf-8") as out:
-        w = csv.writer(out)
+        w = csv.writer(out)  # \r\n rows: a field holding \r or \n is quoted
         batch: list[tuple] = []
         for line, rec in records:
             if isinstance(rec, str):
@@ -398,7 +404,8 @@ def _stage_text(con: Any, records: Iterator[tuple[int, dict | str]], row_fn: Cal
     cols = "{" + ", ".join(f"'{c}': '{'BIGINT' if c == 'line' else 'VARCHAR'}'" for c in _STAGE) + "}"
     path = str(stage).replace("'", "''")
     con.execute(f"CREATE OR REPLACE TEMP VIEW _usage_stage AS SELECT * FROM read_csv('{path}', "
-                f"header=false, columns={cols}, auto_detect=false, quote='\"', escape='\"')")
+                f"header=false, columns={cols}, auto_detect=false, delim=',', quote='\"', "
+                f"escape='\"', new_line='\\r\\n')")
 
 
 def _stage_parquet(con: Any, path: Path, fmt: str | None) -> str:

@@ -10,23 +10,19 @@ import pytest
 from truecost.errors import InputError
 from truecost.usage import budget, import_usage
 
-from .test_reprice import HEADER, OFFERS
+from .conftest import import_rows
 
 
 @pytest.fixture
-def march(tmp_path):
-    offers = tmp_path / "offers.toml"
-    offers.write_text(OFFERS)
-    log = tmp_path / "log.csv"
+def march(tmp_path, offers):
     # test/flat: 1000 in x $2 + 1000 out x $8 per million = $0.01; test/other: $0.001 + $0.004
-    log.write_text(HEADER + "\n".join([
+    import_rows(tmp_path / "log.csv", [
         "2025-03-01T10:00:00Z,test/flat,1000,1000,0,0,,",
         "2025-03-02T10:00:00Z,test/flat,1000,1000,0,0,,",
         "2025-03-02T12:00:00Z,test/flat,1000,1000,0,0,,",
         "2025-03-03T09:00:00Z,test/other,1000,1000,0,0,,",
         "2025-02-28T09:00:00Z,test/other,1000,1000,0,0,,",  # another month
-    ]) + "\n")
-    import_usage(log)
+    ])
     spend = tmp_path / "gateway.jsonl"  # a gateway log: its spend is what was paid
     spend.write_text(json.dumps({"request_id": "x", "startTime": "2025-03-03T10:30:00Z", "model": "gpt-4o",
                                  "prompt_tokens": 5, "completion_tokens": 5, "spend": 0.1}) + "\n")

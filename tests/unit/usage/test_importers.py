@@ -10,6 +10,8 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from truecost.errors import InputError
 from truecost.progress import Progress, Task
@@ -250,3 +252,34 @@ def test_unusable_files_are_one_line_errors(tmp_path, name, text, fmt, message):
         import_usage(path, fmt)
     sep = "" if message[0].isdigit() else " "
     assert str(e.value) == f"{path}:{sep}{message}"
+
+
+_cell = st.one_of(st.text(max_size=12), st.integers(-5, 10**6).map(str),
+                  st.sampled_from(["2025-01-01T00:00:00Z", "1735689600", "nan", "inf", "1e400", '"', ""]))
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(rows=st.lists(st.lists(_cell, min_size=0, max_size=9), max_size=12), jsonl=st.booleans())
+def test_any_content_imports_or_fails_in_one_line(tmp_path, rows, jsonl):
+    """Whatever a log holds, an import stores the good rows and accounts for every other one, or
+    refuses the whole file with a one-line InputError; nothing else escapes."""
+    cols = ["timestamp", "model", "input_tokens", "output_tokens", "cached_tokens", "reasoning_tokens"]
+    log = tmp_path / f"fuzz-{len(list(tmp_path.iterdir()))}.{'jsonl' if jsonl else 'csv'}"
+    if jsonl:
+        log.write_text("".join(json.dumps(dict(zip(cols, r))) + "\n" if len(r) % 3 else ",".join(r) + "\n"
+                               for r in rows))
+    else:
+        import csv
+        import io
+
+        buf = io.StringIO()
+        csv.writer(buf).writerows([cols[:4] + cols[4:]] + rows)
+        log.write_text(buf.getvalue())
+    try:
+        r = import_usage(log)
+    except InputError as e:
+        assert "\n" not in str(e)
+        return
+    records = sum(1 for x in rows if x) if not jsonl else sum(1 for x in rows if (",".join(x) if len(x) % 3 == 0 else "x").strip())
+    assert r.rows + r.bad_rows + sum(r.skipped.values()) + r.duplicate_rows == records
+    assert all("\n" not in e for e in r.errors)

@@ -13,35 +13,16 @@ from truecost.prices import offer
 from truecost.usage import import_usage, reprice
 from truecost.workload import SelfHostedCandidate, Slo, Tokens, Workload
 
-OFFERS = """
-["test/flat"]
-usd_per_mtok_input = 2.0
-usd_per_mtok_cached_input = 0.5
-usd_per_mtok_output = 8.0
-source = "test"
-as_of = 2025-01-01
-
-["test/other"]
-usd_per_mtok_input = 1.0
-usd_per_mtok_output = 4.0
-source = "test"
-as_of = 2025-01-01
-"""
-HEADER = "timestamp,model,input_tokens,output_tokens,cached_tokens,reasoning_tokens,user,tag\n"
-
+from .conftest import HEADER, import_rows
 
 @pytest.fixture
-def small_log(tmp_path):
-    offers = tmp_path / "offers.toml"
-    offers.write_text(OFFERS)
-    log = tmp_path / "log.csv"
-    log.write_text(HEADER + "\n".join([
+def small_log(tmp_path, offers):
+    import_rows(tmp_path / "log.csv", [
         "2025-01-01T10:00:00Z,test/flat,1000,500,200,0,u1,a",
         "2025-01-01T10:20:00Z,test/flat,3000,100,0,0,u1,a",
         "2025-01-01T11:00:00Z,mystery-model,100,10,0,0,u2,",
         "2025-01-02T09:00:00Z,test/flat,0,1000,0,0,u2,b",
-    ]) + "\n")
-    import_usage(log)
+    ])
     return offers
 
 

@@ -139,6 +139,8 @@ def main() -> int:
     ap.add_argument("--rows", type=int, default=10_000_000)
     ap.add_argument("--days", type=int, default=30)
     ap.add_argument("--sample", type=int, default=20_000, help="rows priced by the Python loop")
+    ap.add_argument("--log-format", choices=["parquet", "csv"], default="parquet",
+                    help="file the log is generated as (csv: imported line by line in Python)")
     ap.add_argument("--example", type=Path, help="write a small CSV log here and stop")
     ap.add_argument("--openai-example", type=Path, help="write an hourly OpenAI usage export "
                     "holding --rows requests a day here and stop")
@@ -157,7 +159,8 @@ def main() -> int:
     from truecost.usage import import_usage, reprice
 
     with tempfile.TemporaryDirectory(prefix="truecost-bench-") as tmp:
-        log, db, sample = Path(tmp) / "log.parquet", Path(tmp) / "store.duckdb", Path(tmp) / "sample.parquet"
+        log, db = Path(tmp) / f"log.{a.log_format}", Path(tmp) / "store.duckdb"
+        sample = Path(tmp) / "sample.parquet"
         t0 = time.perf_counter()
         write_log(log, a.rows, a.days)
         t_gen = time.perf_counter() - t0
@@ -171,16 +174,16 @@ def main() -> int:
             r = reprice(OPTIONS, db=db, **kw)
             timings[label] = time.perf_counter() - t0
         # the naive way, on a sample: the same rows in a store of their own, priced both ways
-        duckdb.connect().execute(f"COPY (SELECT * FROM read_parquet('{log}') LIMIT {a.sample}) "
+        duckdb.connect().execute(f"COPY (SELECT * FROM '{log}' LIMIT {a.sample}) "
                                  f"TO '{sample}' (FORMAT parquet)")
         sample_db = Path(tmp) / "sample.duckdb"
         import_usage(sample, db=sample_db)
         sql_usd = next(o.usd for o in reprice([OPTIONS[0]], db=sample_db).options if o.label == OPTIONS[0])
-        loop_usd, t_loop = python_loop(log, a.sample, OPTIONS[0])
+        loop_usd, t_loop = python_loop(sample, a.sample, OPTIONS[0])
     loop_rate = a.sample / t_loop
     print(f"machine: {platform.machine()}, {os.cpu_count()} CPUs, Python {platform.python_version()}, "
           f"duckdb {duckdb.__version__}")
-    print(f"log: {a.rows:,} rows over {a.days} days (generated in {t_gen:.1f} s), imported in "
+    print(f"log: {a.rows:,} rows over {a.days} days as {a.log_format} (generated in {t_gen:.1f} s), imported in "
           f"{t_import:.1f} s ({a.rows / t_import:,.0f} rows/s)")
     print(f"options: {', '.join(OPTIONS)} (+ the log's own models at list price)")
     print("| re-pricing | seconds | rows/s | x Python loop |")

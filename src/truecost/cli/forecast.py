@@ -23,7 +23,8 @@ def register(app: typer.Typer) -> None:
 def forecast(
     workload: Annotated[Path, typer.Argument(help="Workload TOML file (see examples/).")],
     months: Annotated[int, typer.Option(help="Months to forecast.")] = _DEFAULTS["months"],
-    growth: Annotated[str, typer.Option(help="Monthly traffic growth: 8%/month, 8% or 0.08.")] = "0%",
+    growth: Annotated[str, typer.Option(help="Monthly traffic growth: 8%/month, 8% or 0.08.")]
+    = str(_DEFAULTS["growth"]),
     diurnal: Annotated[str | None, typer.Option(help="The day's demand shape: flat, "
                                                 "business-hours, usage (your imported logs) or a "
                                                 "CSV of hour,weight. Default: none (fixed fleets "

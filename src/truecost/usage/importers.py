@@ -78,42 +78,40 @@ class ImportResult:
     already_imported: bool = False  # the same file content was imported before: nothing done
 
 
-# -- format functions: one record (column -> value) to the staging fields ----------------------
+# -- format functions: one record (column -> text) to the staging fields ------------------------
+# Records hold text or None: a CSV's fields as read (an empty one is staged as NULL), a JSON
+# object's values through ``_text``.
 def _text(v: Any) -> str | None:
-    if v is None:
-        return None
-    if isinstance(v, str):
-        return v if v.strip() else None
+    if v is None or isinstance(v, str):
+        return v or None
     if isinstance(v, bool):  # JSON true/false is not a count; keep it so the check names it
         return str(v).lower()
     if isinstance(v, int | float):
         return repr(v)
-    return json.dumps(v)[:200]
+    return json.dumps(v)
 
 
-def generic_row(r: dict[str, Any]) -> tuple:
+def generic_row(r: dict[str, str | None]) -> tuple:
     g = r.get
-    return (None, None, _text(g("timestamp")), None, _text(g("model")), None, None,
-            _text(g("input_tokens")), _text(g("cached_tokens")), _text(g("output_tokens")),
-            _text(g("reasoning_tokens")), _text(g("user")), _text(g("tag")), None)
+    return (None, None, g("timestamp"), None, g("model"), None, None, g("input_tokens"),
+            g("cached_tokens"), g("output_tokens"), g("reasoning_tokens"), g("user"), g("tag"), None)
 
 
-def openai_row(r: dict[str, Any]) -> tuple:
+def openai_row(r: dict[str, str | None]) -> tuple:
     g = r.get
-    start, end = _text(g("start_time")), _text(g("end_time"))
+    start, end = g("start_time"), g("end_time")
     skip = None
-    if not _text(g("model")) and not _text(g("num_model_requests")) and not _text(g("input_tokens")):
+    if not g("model") and not g("num_model_requests") and not g("input_tokens"):
         skip = "empty bucket (no usage)"
     bucket = None
     try:
         if start and end:
             bucket = repr(round(float(end) - float(start)))
-    except ValueError:
+    except (ValueError, OverflowError):
         pass  # the start_time check reports it
-    return (skip, None, start or _text(g("start_time_iso")), bucket, _text(g("model")), "openai",
-            _text(g("num_model_requests")), _text(g("input_tokens")),
-            _text(g("input_cached_tokens")), _text(g("output_tokens")), None,
-            _text(g("user_id")), _text(g("project_id")), None)
+    return (skip, None, start or g("start_time_iso"), bucket, g("model"), "openai",
+            g("num_model_requests"), g("input_tokens"), g("input_cached_tokens"), g("output_tokens"),
+            None, g("user_id"), g("project_id"), None)
 
 
 # LiteLLM call types that generate no text tokens to re-price (litellm CallTypes, substrings)
@@ -121,42 +119,38 @@ _NOT_TEXT = ("embedding", "image", "transcription", "speech", "moderation", "rer
              "batch", "vector", "search", "ocr", "video")
 
 
-def litellm_row(r: dict[str, Any]) -> tuple:
+def litellm_row(r: dict[str, str | None]) -> tuple:
     g = r.get
     skip = None
-    status, call = (_text(g("status")) or "").lower(), (_text(g("call_type")) or "").lower()
+    status, call = (g("status") or "").lower(), (g("call_type") or "").lower()
     if status == "failure":
         skip = "failed request"
     elif any(k in call for k in _NOT_TEXT):
         skip = f"no text generated (call_type {call})"
     cached, reasoning = _litellm_details(g("metadata"))
-    tags = g("request_tags")
-    if isinstance(tags, str) and tags.strip().startswith("["):
+    tag = tags = g("request_tags")
+    if tags and tags.strip().startswith("["):
         try:
-            tags = json.loads(tags)
+            parsed = json.loads(tags)
         except (ValueError, RecursionError):
-            pass
-    if isinstance(tags, list):
-        tag = ",".join(str(t) for t in tags) or None
-    else:
-        tag = _text(tags)
-    return (skip, _text(g("request_id")), _text(g("startTime")), None,
-            _text(g("model")) or _text(g("model_group")), _text(g("custom_llm_provider")), None,
-            _text(g("prompt_tokens")), cached, _text(g("completion_tokens")), reasoning,
-            _text(g("user")) or _text(g("end_user")), tag, _text(g("spend")))
+            parsed = None
+        if isinstance(parsed, list):
+            tag = ",".join(str(t) for t in parsed) or None
+    return (skip, g("request_id"), g("startTime"), None, g("model") or g("model_group"),
+            g("custom_llm_provider"), None, g("prompt_tokens"), cached, g("completion_tokens"),
+            reasoning, g("user") or g("end_user"), tag, g("spend"))
 
 
-def _litellm_details(metadata: Any) -> tuple[str | None, str | None]:
+def _litellm_details(text: str | None) -> tuple[str | None, str | None]:
     """Cached and reasoning tokens from LiteLLM's ``metadata.usage_object`` (an OpenAI-style
     usage block), when it was recorded."""
-    if isinstance(metadata, str):
-        if "cached_tokens" not in metadata and "reasoning_tokens" not in metadata \
-                and "cache_read_input_tokens" not in metadata:
-            return None, None  # most rows: skip parsing a large JSON blob
-        try:
-            metadata = json.loads(metadata)
-        except (ValueError, RecursionError):
-            return None, None
+    if not text or ("cached_tokens" not in text and "reasoning_tokens" not in text
+                    and "cache_read_input_tokens" not in text):
+        return None, None  # most rows: skip parsing a large JSON blob
+    try:
+        metadata = json.loads(text)
+    except (ValueError, RecursionError):
+        return None, None
     if not isinstance(metadata, dict):
         return None, None
     usage = metadata.get("usage_object")
@@ -170,7 +164,7 @@ def _litellm_details(metadata: Any) -> tuple[str | None, str | None]:
     return _text(cached), _text(reasoning)
 
 
-_FORMAT_ROW: dict[str, Callable[[dict[str, Any]], tuple]] = {
+_FORMAT_ROW: dict[str, Callable[[dict[str, str | None]], tuple]] = {
     "openai": openai_row, "litellm": litellm_row, "generic": generic_row}
 
 # Columns that identify a format, and the source names used in error messages.
@@ -302,7 +296,7 @@ def _jsonl_records(f: IO[str], path: Path) -> tuple[list[str], Iterator[tuple[in
             if not isinstance(obj, dict):
                 yield line, f"a JSON {type(obj).__name__}, not an object"
                 continue
-            yield line, obj
+            yield line, {k: _text(v) for k, v in obj.items()}
 
     it = lines()
     first = next(it, None)
@@ -409,7 +403,12 @@ def _stage_text(con: Any, records: Iterator[tuple[int, dict | str]], row_fn: Cal
 
 
 def _stage_parquet(con: Any, path: Path, fmt: str | None) -> str:
-    cols = [r[0] for r in con.execute("SELECT name FROM parquet_schema(?)", [str(path)]).fetchall()]
+    import duckdb
+
+    try:
+        cols = [r[0] for r in con.execute("SELECT name FROM parquet_schema(?)", [str(path)]).fetchall()]
+    except duckdb.Error as e:
+        raise InputError(f"{path}: not a readable Parquet file ({str(e).splitlines()[0]})") from None
     if (fmt or _detect(cols, path)) != "generic":
         raise InputError(f"{path}: Parquet is read as a generic log (timestamp, model, input_tokens, "
                          f"output_tokens, ...); export {fmt} logs as CSV or JSON Lines")

@@ -200,6 +200,8 @@ def test_litellm_spend_logs_csv(tmp_path):
     r = import_usage(log)
     assert r.format == "litellm"
     assert (r.rows, r.bad_rows, r.duplicate_rows) == (2, 1, 1)
+    with Store() as s:  # the (hashed) API key column is never read into the store
+        assert "hashed" not in str(s.con.execute("SELECT * FROM usage").fetchall())
     assert r.skipped == {"failed request": 1, "no text generated (call_type aembedding)": 1}
     assert r.errors == [f"{log}:5: spend 'free' is not a number >= 0"]
     assert stored() == [
@@ -283,3 +285,11 @@ def test_any_content_imports_or_fails_in_one_line(tmp_path, rows, jsonl):
     records = sum(1 for x in rows if x) if not jsonl else sum(1 for x in rows if (",".join(x) if len(x) % 3 == 0 else "x").strip())
     assert r.rows + r.bad_rows + sum(r.skipped.values()) + r.duplicate_rows == records
     assert all("\n" not in e for e in r.errors)
+
+
+def test_a_broken_parquet_file_is_a_one_line_error(tmp_path):
+    path = tmp_path / "log.parquet"
+    path.write_bytes(b"PAR1 but not really")
+    with pytest.raises(InputError) as e:
+        import_usage(path)
+    assert str(e.value).startswith(f"{path}: not a readable Parquet file (") and "\n" not in str(e.value)

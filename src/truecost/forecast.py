@@ -145,7 +145,7 @@ class OptionForecast:
 
     label: str
     kind: Literal["api", "self-hosted"]
-    how: str
+    how: str  # an API, or one replica's configuration (GPUs, TP, precision)
     monthly_usd: dict[str, list[float]]  # plan -> one figure per month
     replicas: dict[str, list[float]]  # self-hosted: peak fleet and mean autoscaled per month
     provenance: dict[str, str]
@@ -194,6 +194,7 @@ class Forecast:
     break_even: list[BreakEven]
     sensitivity: list[Sensitivity]  # the assumption that moves the answer most first
     assumptions: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # plans that could not be priced, and why
 
     @property
     def cheapest(self) -> OptionForecast:
@@ -222,6 +223,9 @@ class _Terms:
     reserved_term_months: int | None = None
     provenance: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = ()
+    gpu: str = ""  # self-hosted: the GPU's catalog key
+    per_replica: str = ""  # self-hosted: one replica's configuration
+    owned: bool = False  # self-hosted on owned GPUs (no reserved rent)
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +291,7 @@ def _option(t: _Terms, volumes: list[float], tr: _Traffic) -> OptionForecast:
         monthly = {"API": [t.usd_per_task * v * DAYS_PER_MONTH for v in volumes]}
         return OptionForecast(t.label, "api", t.how, monthly, {}, dict(t.provenance), list(t.notes))
     monthly, replicas = _series(volumes, t, tr)
-    return OptionForecast(t.label, "self-hosted", t.how, monthly, replicas, dict(t.provenance),
+    return OptionForecast(t.label, "self-hosted", t.per_replica, monthly, replicas, dict(t.provenance),
                           list(t.notes))
 
 
@@ -355,20 +359,21 @@ def _terms(w: Workload) -> tuple[list[_Terms], dict[str, str]]:
 def _self_hosted_terms(o: Option, gpu: Any, basis: PriceBasis) -> _Terms:
     assert o.capacity_requests_per_s and o.usd_per_replica_hour and o.gpus_per_replica
     prov = dict(o.provenance)
-    notes = []
     res = term = None
-    if basis is not PriceBasis.rent:
-        notes.append("owned GPUs: no reserved plan")
-    elif gpu.usd_per_gpu_hour_reserved is None:
-        notes.append(f"no reserved price for {gpu.key} in the GPU catalog: no reserved or hybrid plan")
-    else:
+    if basis is PriceBasis.rent and gpu.usd_per_gpu_hour_reserved is not None:
         res = gpu.usd_per_gpu_hour_reserved * o.gpus_per_replica
         term = max(1, round((gpu.reserved_term_years or 1) * 12))
         prov["reserved price"] = (f"catalog:{gpu.reserved_price_source or gpu.price_source}"
                                   f"@{gpu.price_as_of}; term {term} months")
+    notes = () if res is not None else (
+        ("owned GPUs: no reserved plan",) if basis is not PriceBasis.rent else
+        (f"no reserved price for {gpu.key} in the GPU catalog: no reserved or hybrid plan",))
+    # compare's how, "N x (config)", is sized for the workload's own peak; keep the config
+    m = re.fullmatch(r"\d+ x \((.*)\)", o.how)
     return _Terms(o.label, "self-hosted", o.how, capacity_rps=o.capacity_requests_per_s,
                   usd_per_replica_hour=o.usd_per_replica_hour, usd_per_replica_hour_reserved=res,
-                  reserved_term_months=term, provenance=tuple(prov.items()), notes=tuple(notes))
+                  reserved_term_months=term, provenance=tuple(prov.items()), notes=notes,
+                  gpu=gpu.key, per_replica=m.group(1) if m else o.how, owned=basis is not PriceBasis.rent)
 
 
 def _run(terms: list[_Terms], volumes: list[float], tr: _Traffic) -> list[OptionForecast]:
@@ -472,5 +477,11 @@ def forecast(workload: Workload | Path | str, *, months: int = 24, growth: float
         f"within the SLO (compare); autoscaling on the hour in steps of {scale_step}, at least "
         f"{min_replicas} running; configuration chosen for month 1",
     ]
+    rented = [t for t in terms if t.kind == "self-hosted" and not t.owned]
+    no_reserved = sorted({t.gpu for t in rented if t.usd_per_replica_hour_reserved is None})
+    notes = ([f"no reserved price in the GPU catalog for {', '.join(no_reserved)}: no reserved or "
+              f"hybrid plan on them"] if no_reserved else [])
+    if any(t.owned for t in terms):
+        notes.append("owned GPUs (basis = own): no reserved plan")
     return Forecast(w.name, months, g, s, peak, volumes, options, excluded, even,
-                    _sensitivity(w, terms, volumes, tr, base), assumptions)
+                    _sensitivity(w, terms, volumes, tr, base), assumptions, notes)

@@ -74,10 +74,9 @@ def render(f: Forecast) -> None:
     for o in f.options:
         if o.kind == "self-hosted":
             peak = o.replicas["peak"]
-            note(f"  {o.label}: {o.how} for month 1's peak; "
-                 f"{_plural(peak[0], 'replica')} at the peak in month 1, {peak[-1]:g} in month {n}")
-    gaps = sorted({x for o in f.options for x in o.notes})
-    for x in gaps:
+            note(f"  {o.label}: replicas of {o.how}; {_plural(peak[0], 'replica')} at the "
+                 f"peak in month 1, {peak[-1]:g} in month {n}")
+    for x in f.notes:
         note(f"note: {x}")
     for label, why in f.excluded.items():
         note(f"excluded: {label}: {why}")

@@ -7,6 +7,8 @@
     >>> dep = truecost.make_deployment("llama-3.1-8b", "h100-sxm", "fp8")  # doctest: +SKIP
     >>> truecost.simulate(dep, Poisson(10), Fixed(1000, 200)).ttft.p95  # doctest: +SKIP
     >>> truecost.run_eval(url, "my-model", "gsm8k-300", limit=50).overall.accuracy  # doctest: +SKIP
+    >>> truecost.forecast("examples/chat-assistant.toml", growth="8%/month").cheapest  # doctest: +SKIP
+    >>> truecost.usage.reprice(["openai/gpt-4o-mini"])  # doctest: +SKIP
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
@@ -21,6 +23,7 @@ from .errors import (
     TruecostError as TruecostError,
     UnknownNameError as UnknownNameError,
 )
+from .forecast import Forecast as Forecast, forecast as forecast
 from .perf.engine import engines as engines
 from .perf.serving import Estimate as Estimate, estimate as estimate, make_deployment as make_deployment
 from .perf.simulate import Simulation as Simulation, simulate as simulate
@@ -37,6 +40,7 @@ from .train import (
 )
 from .validation import ValidationReport as ValidationReport, validate as validate
 from .workload import Workload as Workload, load_workload as load_workload
+from . import usage as usage  # noqa: E402 - a subpackage: truecost.usage.import_usage, .reprice, .budget
 
 from importlib.metadata import PackageNotFoundError as _NotInstalled, version as _version
 
@@ -53,6 +57,7 @@ __all__ = [
     "EndpointError",
     "Estimate",
     "EvalResult",
+    "Forecast",
     "InputError",
     "Offer",
     "Option",
@@ -69,6 +74,7 @@ __all__ = [
     "deployment_cost",
     "engines",
     "estimate",
+    "forecast",
     "gpus",
     "implied_mfu",
     "load_eval",

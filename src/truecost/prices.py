@@ -24,9 +24,23 @@ from .checks import finite_numbers
 from .errors import InputError, UnknownNameError
 from .provenance import Provenance
 
-__all__ = ["Offer", "load_offers", "offer", "offers"]
+__all__ = ["Offer", "PriceTier", "load_offers", "offer", "offers"]
 
 GENAI_PRICES = f"genai-prices {version('genai-prices')}"
+
+
+@dataclass(frozen=True, slots=True)
+class PriceTier:
+    """An offer's prices for requests whose input tokens (cached included) exceed
+    ``above_input_tokens``, up to the next tier: within a tier a request's price is linear in its
+    tokens. Providers with long-context tiers charge the higher rate on *all* of a request's tokens
+    once its input crosses the threshold (genai-prices' "cliff" rule)."""
+
+    above_input_tokens: int  # the tier applies to requests with input tokens > this (-1: from 0)
+    usd_per_mtok_input: float  # uncached input
+    usd_per_mtok_cached_input: float
+    usd_per_mtok_output: float  # output, reasoning included
+    usd_per_request: float  # a fixed fee per request (a few search-backed models), else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +111,17 @@ class Offer:
         k = 1000
         return (self.request_usd(k, 0, batch=True) * 1e6 / k,
                 self.request_usd(0, k, batch=True) * 1e6 / k)
+
+
+    def tiers(self) -> list[PriceTier]:
+        """The offer's prices as linear tiers by a request's input tokens, lowest first, for
+        pricing many requests at once (``truecost.usage`` re-prices logs with them in SQL). Sums
+        over requests priced this way equal the sum of ``request_usd`` (tested), batch excluded."""
+        if self._genai:
+            return _genai_tiers(self.provider, self.model)
+        cached = (self.usd_per_mtok_cached_input if self.usd_per_mtok_cached_input is not None
+                  else self.usd_per_mtok_input)
+        return [PriceTier(-1, self.usd_per_mtok_input, cached, self.usd_per_mtok_output, 0.0)]
 
 
 class OfferEntry(BaseModel):
@@ -209,6 +234,40 @@ def offers(provider: str | None = None, search: str | None = None, *,
         found = {k: o for k, o in found.items()
                  if text in k or text in names.get(o.provider, {}).get(o.model, "").lower()}
     return [found[k] for k in sorted(found)]
+
+
+def _genai_tiers(provider_id: str, model_id: str) -> list[PriceTier]:
+    """Tiers from genai-prices' current price of a model: each tiered price key (input, cache
+    read, output) switches at its own thresholds, so the tiers are cut at every threshold. A
+    missing cache-read price bills cached input at the input price, as genai-prices does."""
+    from genai_prices.data_snapshot import get_snapshot
+
+    _, info = get_snapshot().find_provider_model(model_id, None, provider_id, None)
+    price = info.get_prices(price_time())
+
+    def at(value: object, input_tokens: int) -> float | None:
+        if value is None:
+            return None
+        tiers = getattr(value, "tiers", None)
+        if tiers is None:
+            return float(value)  # type: ignore[arg-type]
+        applicable = value.base  # type: ignore[attr-defined]
+        for t in tiers:  # ascending; a request pays the rate of the highest tier it exceeds
+            if input_tokens > t.start:
+                applicable = t.price
+        return float(applicable)
+
+    starts = sorted({t.start for v in (price.input_mtok, price.cache_read_mtok, price.output_mtok)
+                     for t in (getattr(v, "tiers", None) or ())})
+    per_request = float(price.requests_kcount) / 1000 if price.requests_kcount is not None else 0.0
+    out = []
+    for above in [-1, *starts]:
+        probe = above + 1  # any input count inside the tier picks the same rates
+        p_in = at(price.input_mtok, probe) or 0.0
+        p_cached = at(price.cache_read_mtok, probe)
+        out.append(PriceTier(above, p_in, p_in if p_cached is None else p_cached,
+                             at(price.output_mtok, probe) or 0.0, per_request))
+    return out
 
 
 def offer(name: str, extra: dict[str, Offer] | None = None) -> Offer:

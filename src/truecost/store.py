@@ -18,6 +18,10 @@ for those that were), ``energy_samples``, ``eval_answers`` (one graded answer pe
 ``truecost eval`` run), ``run_tags`` (labels a user gives runs). ``delete_run`` removes a run from
 every table. ``export`` writes a run to JSON, CSV or Parquet, through a temporary file
 renamed into place. API keys are never given to the store.
+
+Usage logs (``truecost usage import``) live beside the runs: ``usage_imports`` (one row per
+imported file) and ``usage`` (one row per logged request, or per aggregated bucket of an export;
+``truecost.usage`` documents the columns).
 """
 
 from __future__ import annotations
@@ -94,6 +98,18 @@ def _ddl(table: str, cols: Sequence[tuple[str, str]], extra: str = "") -> str:
             + extra + ")")
 
 
+USAGE_IMPORT_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("import_id", "VARCHAR PRIMARY KEY"), ("path", "VARCHAR"), ("format", "VARCHAR"),
+    ("sha256", "VARCHAR"), ("imported_at", "DOUBLE"), ("rows", "BIGINT"), ("requests", "BIGINT"),
+    ("bad_rows", "BIGINT"), ("skipped_rows", "BIGINT"), ("duplicate_rows", "BIGINT"),
+    ("first_ts", "TIMESTAMP"), ("last_ts", "TIMESTAMP"), ("errors", "JSON"))
+
+USAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("import_id", "VARCHAR"), ("line", "BIGINT"), ("request_id", "VARCHAR"), ("ts", "TIMESTAMP"),
+    ("bucket_s", "INTEGER"), ("model", "VARCHAR"), ("provider", "VARCHAR"), ("requests", "BIGINT"),
+    ("input_tokens", "BIGINT"), ("cached_tokens", "BIGINT"), ("output_tokens", "BIGINT"),
+    ("reasoning_tokens", "BIGINT"), ("user", "VARCHAR"), ("tag", "VARCHAR"), ("spend_usd", "DOUBLE"))
+
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key VARCHAR PRIMARY KEY, value VARCHAR)",
     _ddl("runs", RUN_COLUMNS),
@@ -107,6 +123,8 @@ _SCHEMA = (
                        ("throttled", "INTEGER"))),
     # a side table (existing tables get no new columns: there are no migrations)
     _ddl("run_tags", (("run_id", "VARCHAR"), ("tag", "VARCHAR")), ", PRIMARY KEY (run_id, tag)"),
+    _ddl("usage_imports", USAGE_IMPORT_COLUMNS),
+    _ddl("usage", USAGE_COLUMNS),
 )
 _JOIN_THROTTLES = (' LEFT JOIN throttles t ON t.run_id = r.run_id AND t.point = r.point AND '
                    't."index" = r."index"')

@@ -1,0 +1,145 @@
+"""`truecost forecast`: each option's monthly cost as traffic grows, break-even volumes and the
+assumption that moves the answer most. A thin client of ``truecost.forecast``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ..forecast import Forecast, forecast as run_forecast
+from .format import usd
+from .output import print_json
+from .plain_tables import note, print_table, table
+
+_DEFAULTS = run_forecast.__kwdefaults__  # the API owns the defaults; help only quotes them
+
+
+def register(app: typer.Typer) -> None:
+    app.command("forecast")(forecast)
+
+
+def forecast(
+    workload: Annotated[Path, typer.Argument(help="Workload TOML file (see examples/).")],
+    months: Annotated[int, typer.Option(help="Months to forecast.")] = _DEFAULTS["months"],
+    growth: Annotated[str, typer.Option(help="Monthly traffic growth: 8%/month, 8% or 0.08.")]
+    = str(_DEFAULTS["growth"]),
+    diurnal: Annotated[str | None, typer.Option(help="The day's demand shape: flat, "
+                                                "business-hours, usage (your imported logs) or a "
+                                                "CSV of hour,weight. Default: none (fixed fleets "
+                                                "sized with the workload's peak_to_mean).")] = None,
+    scale_step: Annotated[int, typer.Option(help="Autoscaling adds replicas in steps of this.")]
+    = _DEFAULTS["scale_step"],
+    min_replicas: Annotated[int, typer.Option(help="Replicas that always run.")] = _DEFAULTS["min_replicas"],
+    json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout instead of tables.")] = False,
+) -> None:
+    """Month-by-month cost of each option with traffic growth and a daily demand shape."""
+    f = run_forecast(workload, months=months, growth=growth, diurnal=diurnal, scale_step=scale_step,
+                     min_replicas=min_replicas)
+    if json_out:
+        print_json(f.to_dict())
+    else:
+        render(f)
+
+
+def _tasks(v: float | None) -> str:
+    return "-" if v is None else f"{v:,.0f}"
+
+
+def _plural(n: float, word: str) -> str:
+    return f"{n:g} {word}" + ("" if n == 1 else "s")
+
+
+def render(f: Forecast) -> None:
+    n = f.months
+    note(f"{f.workload}: {n} months from {f.tasks_per_day[0]:,.0f} tasks/day, "
+         f"{f.growth_per_month:+.1%}/month ({f.tasks_per_day[-1]:,.0f} tasks/day in month {n})")
+    months = sorted({1, n})
+    t = table(("option", "left"), ("plan", "left"), *((f"month {m}", "right") for m in months),
+              (f"{n} months", "right"))
+    notes: dict[str, int] = {}
+    for o in f.options:
+        refs = " ".join(f"[{notes.setdefault(v, len(notes) + 1)}]" for v in o.provenance.values())
+        plans = sorted(o.monthly_usd.items(), key=lambda kv: sum(kv[1]))
+        for i, (plan, series) in enumerate(plans):
+            label = o.label if i == 0 else ("  " + refs if i == 1 else "")
+            best = " *" if len(plans) > 1 and plan == o.best_plan else ""
+            t.add_row(label, plan + best, *(usd(series[m - 1]) for m in months), usd(sum(series)))
+        if len(plans) == 1:
+            t.add_row("  " + refs, "", *("" for _ in months), "")
+        t.add_section()
+    print_table(t)
+    note("* the option's cheapest plan (monthly figures for every month: --json)")
+    for o in f.options:
+        if o.kind == "self-hosted":
+            peak = o.replicas["peak"]
+            note(f"  {o.label}: replicas of {o.how}; {_plural(peak[0], 'replica')} at the "
+                 f"peak in month 1, {peak[-1]:g} in month {n}")
+    for x in f.notes:
+        note(f"note: {x}")
+    for label, why in f.excluded.items():
+        note(f"excluded: {label}: {why}")
+    _render_break_even(f)
+    _render_sensitivity(f)
+    for a in f.assumptions:
+        note(f"assumes: {a}")
+    for text, k in notes.items():
+        note(f"[{k}] {text}")
+
+
+def _render_break_even(f: Forecast) -> None:
+    if not f.break_even:
+        return
+    note("")
+    note("break-even: tasks/day from which each self-hosted option, on demand, costs no more "
+         "than each API; month: the first forecast month in which it does")
+    plans = [p for p in ("on-demand", "autoscaled") if any(b.plan == p for b in f.break_even)]
+    t = table(("self-hosted vs API", "left"), *((p, "right") for p in plans), ("month", "right"))
+    rows: dict[tuple[str, str], dict[str, object]] = {}
+    for b in f.break_even:
+        cell = "never" if b.tasks_per_day is None else _tasks(b.tasks_per_day)
+        if b.always_from is not None and b.tasks_per_day is not None \
+                and b.always_from > b.tasks_per_day * 1.0001:
+            cell += f"\n(all >{_tasks(b.always_from)})"
+        r = rows.setdefault((b.self_hosted, b.api), {})
+        r[b.plan] = cell
+        months = [m for m in (r.get("month"), b.month) if isinstance(m, int)]
+        r["month"] = min(months) if months else None
+    last = None
+    for (sh, api), r in rows.items():
+        if sh != last:
+            if last is not None:
+                t.add_section()
+            t.add_row(sh, *("" for _ in plans), "")
+            last = sh
+        t.add_row("  " + api, *(str(r.get(p, "-")) for p in plans),
+                  str(r["month"]) if r["month"] else "-")
+    print_table(t)
+    if any(b.tasks_per_day is None for b in f.break_even):
+        note("never: even with every replica busy, self-hosting costs more per task than the API")
+    if any(b.always_from is not None and b.tasks_per_day is not None
+           and b.always_from > b.tasks_per_day * 1.0001 for b in f.break_even):
+        note("(all >N): cheaper from the first volume, but a fleet that just added a replica can "
+             "cost more again until N tasks/day")
+
+
+def _render_sensitivity(f: Forecast) -> None:
+    if not f.sensitivity:
+        return
+    base = f.cheapest
+    note("")
+    note(f"sensitivity: {f.months}-month total of the cheapest option, one assumption at a time "
+         f"(base: {base.label}, {base.best_plan}, {usd(base.total_usd())})")
+    t = table(("assumption", "left"), ("change", "right"), ("cheapest option, plan", "left"),
+              ("total", "right"), ("vs base", "right"))
+    last = None
+    for s in f.sensitivity:
+        t.add_row(s.assumption if s.assumption != last else "", f"{s.change:+.0%}", s.cheapest,
+                  usd(s.total_usd), f"{s.vs_base:+.1%}")
+        last = s.assumption
+    print_table(t)
+    top = f.sensitivity[0]
+    note(f"moves the answer most: {top.assumption} "
+         f"({max(abs(s.vs_base) for s in f.sensitivity if s.assumption == top.assumption):.0%} "
+         f"swing); utilisation is capped at 100%")

@@ -1,0 +1,204 @@
+"""`truecost usage import|reprice|budget`: real traffic in the store, re-priced and budgeted.
+A thin client of ``truecost.usage``: parse, call, render (tables fit 80 columns)."""
+
+from __future__ import annotations
+
+from enum import Enum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .. import usage as api
+from ..errors import InputError
+from ..workload import Workload
+from .format import usd
+from .output import err_console, print_json
+from .progress import cli_progress
+from .plain_tables import note, print_table, table
+
+usage_app = typer.Typer(help="Usage logs: import them into the result store, re-price them on "
+                        "other options, check a month against a budget.", no_args_is_help=True)
+JsonOpt = Annotated[bool, typer.Option("--json", help="JSON on stdout instead of tables.")]
+DbOpt = Annotated[Path | None, typer.Option("--db", help="Store file (default: $TRUECOST_DB or "
+                                            "~/.truecost/truecost.duckdb).")]
+OffersOpt = Annotated[Path | None, typer.Option("--offers", help="Extra API offers (TOML, as a "
+                                                "workload's offers_file).")]
+
+
+_UTILISATION = Workload.model_fields["utilisation"].default  # the workload owns the default
+# closed sets from the API, as enums so that --help lists them and a bad value names them
+Format = Enum("Format", {f: f for f in api.FORMATS}, type=str)  # type: ignore[misc]
+By = Enum("By", {b: b for b in api.BY}, type=str)  # type: ignore[misc]
+
+
+def register(app: typer.Typer) -> None:
+    if not any(g.name == "usage" for g in app.registered_groups):  # main() may run again
+        app.add_typer(usage_app, name="usage")
+
+
+@usage_app.command("import")
+def import_(
+    file: Annotated[Path, typer.Argument(help="Usage log: .csv, .jsonl or .parquet (.gz too).")],
+    fmt: Annotated[Format | None, typer.Option("--format", help="Log format (default: recognised "
+                                               "by its columns).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
+    db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """Read an OpenAI usage export, LiteLLM spend logs or a generic log into the store."""
+    bar = cli_progress(quiet)
+    try:
+        r = api.import_usage(file, fmt.value if fmt else None, db=db, progress=bar)
+    finally:
+        if bar:
+            bar.stop()
+    for e in [] if r.already_imported else r.errors:
+        err_console.print(f"warning: {e}", markup=False)
+    if r.bad_rows > len(r.errors) and not r.already_imported:
+        err_console.print(f"warning: ... and {r.bad_rows - len(r.errors):,} more malformed rows",
+                          markup=False)
+    if json_out:
+        print_json(r)
+        return
+    if r.already_imported:
+        note(f"already imported as {r.import_id} ({r.rows:,} rows), nothing to do: {file}")
+        return
+    note(f"imported {r.import_id} ({r.format} log): {file}")
+    note(f"rows: {r.rows:,} ({r.requests:,} requests), {(r.first_ts or '-')[:16]} to "
+         f"{(r.last_ts or '-')[:16]} UTC")
+    skipped = [f"{r.bad_rows:,} malformed"] + [f"{n:,} {why}" for why, n in r.skipped.items()]
+    if r.duplicate_rows:
+        skipped.append(f"{r.duplicate_rows:,} already stored (same request id)")
+    note("skipped: " + "; ".join(skipped))
+
+
+def _split(values: list[str]) -> list[str]:
+    return [v.strip() for text in values for v in text.split(",") if v.strip()]
+
+
+@usage_app.command("reprice")
+def reprice(
+    as_: Annotated[list[str], typer.Option("--as", help="Option(s) to price the traffic on: an "
+                                           "API offer (openai/gpt-4o-mini) or MODEL@GPU "
+                                           "(llama-3.1-70b@h100-sxm); comma-separated or "
+                                           "repeated.")] = [],  # noqa: B006 - typer reads it
+    since: Annotated[str | None, typer.Option(help="From this date/time (UTC, inclusive).")] = None,
+    until: Annotated[str | None, typer.Option(help="To this date/time (UTC, exclusive).")] = None,
+    by: Annotated[By | None, typer.Option(help="Also break costs down by this.")] = None,
+    utilisation: Annotated[float | None, typer.Option(help="Self-hosted: highest load a replica "
+                                                      f"is sized for (default {_UTILISATION:g}).")] = None,
+    ttft: Annotated[float | None, typer.Option(help="Self-hosted: TTFT objective, s.")] = None,
+    tpot: Annotated[float | None, typer.Option(help="Self-hosted: TPOT objective, s.")] = None,
+    offers: OffersOpt = None, db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """What the imported traffic cost as logged, and what it would have cost on other options."""
+    r = api.reprice(_split(as_), since=since, until=until, by=by.value if by else None,
+                    offers_file=offers, utilisation=utilisation, ttft_s=ttft, tpot_s=tpot, db=db)
+    if json_out:
+        print_json(r.to_dict())
+    else:
+        render_reprice(r)
+
+
+def render_reprice(r: api.Repricing) -> None:
+    w = r.window
+    n = w.requests
+    note(f"usage {w.since:%Y-%m-%d %H:%M} to {w.until:%Y-%m-%d %H:%M} UTC ({w.hours / 24:.1f} "
+          f"days): {n:,} requests, peak hour {w.peak_requests_per_s:.3g} req/s")
+    reasoning = f" ({w.reasoning_tokens / n:,.0f} reasoning)" if w.reasoning_tokens else ""
+    note(f"per request: {w.input_tokens / n:,.0f} input ({w.cached_tokens / max(w.input_tokens, 1):.0%} "
+          f"cached), {w.output_tokens / n:,.0f} output{reasoning}")
+    base = r.options[0].usd
+    notes: dict[str, int] = {}
+    t = table(("option", "left"), ("cost", "right"), ("per 1k req", "right"),
+               ("vs logged", "right"), ("sources", "left"))
+    for o in r.options:
+        refs = " ".join(f"[{notes.setdefault(v, len(notes) + 1)}]" for v in o.provenance.values())
+        ratio = f"{o.usd / base:.2f}x" if o.usd is not None and base else "-"
+        label = o.label if o.kind == "api" else f"{o.label}\n  {o.how}"
+        t.add_row(label, usd(o.usd), usd(r.per_1k(o)), ratio, refs)
+    print_table(t)
+    if r.by:
+        g = table((r.by, "left"), ("option", "left"), ("cost", "right"), ("vs logged", "right"))
+        groups = list(r.options[0].by_group)
+        for o in r.options[1:]:
+            groups += [k for k in o.by_group if k not in groups]
+        for k in groups:
+            logged = r.options[0].by_group.get(k, 0.0)
+            for i, o in enumerate(r.options):
+                if o.usd is None:
+                    continue
+                v = o.by_group.get(k, 0.0)
+                g.add_row(k if i == 0 else "", o.label, usd(v), f"{v / logged:.2f}x" if logged else "-")
+            g.add_section()
+        print_table(g)
+    for o in r.options:
+        if o.excluded:
+            note(f"excluded: {o.label}: {o.excluded}")
+    for model, requests in r.unpriced.items():
+        note(f"not priced: {model} ({requests:,} requests): no offer; add one with --offers FILE")
+    for a in r.assumptions:
+        note(f"assumes: {a}")
+    for text, k in notes.items():
+        note(f"[{k}] {text}")
+
+
+def _model_budgets(values: list[str]) -> dict[str, float]:
+    out = {}
+    for text in _split(values):
+        model, sep, amount = text.rpartition("=")
+        try:
+            out[model.strip()] = float(amount)
+        except ValueError:
+            sep = ""
+        if not sep or not model.strip():
+            raise InputError(f"--model-budget '{text}': use MODEL=USD, e.g. gpt-4o=2000")
+    return out
+
+
+@usage_app.command("budget")
+def budget(
+    monthly: Annotated[float, typer.Option("--monthly", help="Monthly budget, USD.")],
+    month: Annotated[str | None, typer.Option(help="YYYY-MM (default: the month of the latest "
+                                              "logged request).")] = None,
+    model_budget: Annotated[list[str], typer.Option("--model-budget", help="A model's own "
+                                                    "monthly budget, MODEL=USD (repeatable).")] = [],  # noqa: B006
+    offers: OffersOpt = None, db: DbOpt = None, json_out: JsonOpt = False,
+) -> None:
+    """A month's spend against a budget: days and models over it, month-end projection."""
+    b = api.budget(monthly, month=month, model_budgets=_model_budgets(model_budget),
+                   offers_file=offers, db=db)
+    if json_out:
+        print_json(b.to_dict())
+    else:
+        render_budget(b)
+
+
+def render_budget(b: api.Budget) -> None:
+    note(f"budget {b.month}: {usd(b.monthly_usd)}/month = {usd(b.daily_usd)}/day over "
+          f"{b.days_in_month} days")
+    share = b.projected_usd / b.monthly_usd
+    verdict = (f"over by {usd(b.projected_usd - b.monthly_usd)}" if b.over
+               else f"{usd(b.monthly_usd - b.projected_usd)} to spare")
+    note(f"spent {usd(b.spent_usd)} in {b.elapsed_days:.1f} days (to {b.as_of:%Y-%m-%d %H:%M} UTC); "
+          f"at this pace the month ends at {usd(b.projected_usd)}, {share:.0%} of the budget "
+          f"({verdict})")
+    over = [d for d in b.days if d.over]
+    note(f"days over {usd(b.daily_usd)}: {len(over)} of {len(b.days)}")
+    if over:
+        t = table(("day", "left"), ("spent", "right"), ("of daily budget", "right"))
+        for d in over:
+            t.add_row(d.day, usd(d.usd), f"{d.usd / b.daily_usd:.0%}")
+        print_table(t)
+    note("by model, projected at the month's pace:")
+    m = table(("model", "left"), ("spent", "right"), ("projected", "right"), ("budget", "right"),
+               ("status", "left"))
+    for x in b.models:
+        status = "-" if x.over is None else ("over" if x.over else "within")
+        m.add_row(x.model, usd(x.usd), usd(x.projected_usd), usd(x.budget_usd), status)
+    print_table(m)
+    for model, requests in b.unpriced.items():
+        note(f"not priced: {model} ({requests:,} requests): no spend in the log and no offer; "
+              f"add one with --offers FILE")
+    for s in b.sources:
+        note(f"spend from: {s}")

@@ -1,7 +1,7 @@
 """`truecost bench URL --model M`: load an endpoint, print metrics, $ and energy per operating
 point. A thin client of ``truecost.bench.run_bench``: defaults live there; an option left out is
-not passed on. The table (or ``--json``) goes to stdout; notes, and progress when stderr is a
-terminal, go to stderr (so a failing run prints exactly one line there: the error)."""
+not passed on. The table (or ``--json``) goes to stdout; notes and progress go to stderr (a bar
+per operating point on a terminal, plain lines otherwise, none with ``--quiet``)."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from ..bench.run import DEFAULT_REQUESTS, SWEEP_PROBE_CONCURRENCY
 from ..errors import InputError
 from .format import seconds, usd
 from .output import err_console, out_console, print_json
+from .progress import cli_progress
 
 _D = run_bench.__kwdefaults__  # the API owns the defaults; help only quotes them
 
@@ -84,6 +85,7 @@ def bench(
                                                 f"(default {_D['max_connections']}).")] = None,
     ray: Annotated[str | None, _opt("Ray cluster address: spread the load over it.")] = None,
     json_out: Annotated[bool, _opt("JSON on stdout instead of tables.", "--json")] = False,
+    quiet: Annotated[bool, _opt("No progress on stderr.", "--quiet", "-q")] = False,
 ) -> None:
     """Measure an endpoint under load; $ per token and request with --gpu or --offer."""
     kwargs = {k: v for k, v in dict(
@@ -93,9 +95,13 @@ def bench(
         seed=seed, slo=slo, gpu=gpu, gpus=gpus, usd_per_gpu_hour=usd_per_gpu_hour, offer=offer,
         energy_gpus=_ints(energy_gpus), timeout_s=timeout, max_connections=max_connections,
         ray_address=ray).items() if v is not None}
-    progress = (lambda m: err_console.print(m, markup=False)) if err_console.is_terminal else None
-    result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
-                       ignore_eos=ignore_eos, on_event=progress, **kwargs)
+    progress = cli_progress(quiet)
+    try:
+        result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
+                           ignore_eos=ignore_eos, progress=progress, **kwargs)
+    finally:
+        if progress is not None:
+            progress.stop()
     emit_result(result, json_out)
 
 

@@ -14,6 +14,7 @@ from ..hardware import PrecisionName
 from ..errors import InputError
 from ..perf.calibrate import Calibration, MeasuredPoint, calibrate as run_calibrate, points_from_runs, save_profile
 from .output import out_console, print_json
+from .progress import cli_progress
 
 COLUMNS = ("concurrency", "isl", "osl", "output_tokens_per_s")
 
@@ -51,12 +52,18 @@ def calibrate(
     base: Annotated[str, typer.Option(help="Engine profile to start from.")] = "tuned",
     name: Annotated[str | None, typer.Option(help="Name of the calibrated profile (for --engine).")] = None,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Fit the performance model's efficiency terms to measurements; save them as an engine profile."""
     if bool(runs) == bool(points):
         raise InputError("give stored run ids (truecost calibrate RUN...) or --points FILE.csv, one of the two")
     measured = points_from_runs(runs) if runs else read_points(points)  # type: ignore[arg-type]
-    cal = run_calibrate(measured, model, gpu, precision.value, tp, base, name)
+    progress = cli_progress(quiet)
+    try:
+        cal = run_calibrate(measured, model, gpu, precision.value, tp, base, name, progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
     path = save_profile(cal.profile)
     if json_out:
         print_json({"profile": cal.profile.model_dump(mode="json"), "saved_to": str(path),

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..paths import user_engine_dir
+from ..progress import Progress, task as progress_task
 from .engine import EngineProfile, engine as find_engine
 from .serving import make_deployment, operating_point
 
@@ -108,8 +109,10 @@ def _nelder_mead(f, x0: list[float], step: list[float], iters: int = 400, tol: f
 
 
 def calibrate(points: Sequence[MeasuredPoint], model: str, gpu: str, precision: str = "bf16", tp: int = 1,
-              base_engine: str | EngineProfile = "tuned", name: str | None = None) -> Calibration:
+              base_engine: str | EngineProfile = "tuned", name: str | None = None,
+              progress: Progress | None = None) -> Calibration:
     """Fit η_m, η_c (of the deployment's matmul dtype) and the step overhead to ``points``.
+    ``progress`` gets one task: the simplex searches done of those planned.
 
         >>> pts = [MeasuredPoint(1, 512, 128, 95.0, 0.0105), MeasuredPoint(32, 512, 128, 2400.0)]
         >>> cal = calibrate(pts, "llama-3.1-8b", "h100-sxm")  # doctest: +SKIP
@@ -138,12 +141,15 @@ def calibrate(points: Sequence[MeasuredPoint], model: str, gpu: str, precision: 
     def start(n: str) -> float:
         return base.matmul_efficiency(dtype) if n == "compute_efficiency" else getattr(base, n)
 
+    restarts = 4  # restart from the best point: the η_m / overhead valley is long and narrow
+
     def fit_from(x0: list[float]) -> list[float]:
         steps = [0.2 if n != "step_overhead_s" else 0.005 for n in names]
         x = x0
-        for _ in range(4):  # restart from the best point: the η_m / overhead valley is long and narrow
+        for _ in range(restarts):
             x = _nelder_mead(lambda v: _loss(build(v), target, points), x, steps)
             steps = [s / 4 for s in steps]
+            bar.advance()
         return x
 
     # Per-op max() makes the loss piecewise smooth with local minima: start from the profile's
@@ -151,7 +157,9 @@ def calibrate(points: Sequence[MeasuredPoint], model: str, gpu: str, precision: 
     starts = [[start(n) for n in names]] + [
         [{"memory_efficiency": m, "compute_efficiency": c, "step_overhead_s": o}[n] for n in names]
         for m, c, o in ((0.3, 0.3, 0.001), (0.9, 0.7, 0.01), (0.6, 0.5, 0.004))]
-    x = min((fit_from(x0) for x0 in starts), key=lambda v: _loss(build(v), target, points))
+    with progress_task(progress, f"calibrate: fitting {len(names)} terms to {len(points)} points",
+                       len(starts) * restarts) as bar:
+        x = min((fit_from(x0) for x0 in starts), key=lambda v: _loss(build(v), target, points))
     current = build(x)
     after = _loss(current, target, points)
     runs = sorted({p.source for p in points if p.source})

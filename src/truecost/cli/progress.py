@@ -66,13 +66,15 @@ class _Bars(Progress):
 
 
 class _LineTask(Task):
+    clock = staticmethod(time.monotonic)  # seconds; tests replace it
+
     def __init__(self, label: str, total: float | None) -> None:
         super().__init__(label, total)
-        self.t0 = self.last = time.monotonic()
+        self.t0 = self.last = self.clock()
 
-    def _line(self, final: bool = False) -> str:
+    def _line(self, now: float, final: bool = False) -> str:
         total = f"/{self.total:g}" if self.total is not None else ""
-        elapsed = max(time.monotonic() - self.t0, 1e-9)
+        elapsed = max(now - self.t0, 1e-9)
         rate = self.done / elapsed
         errs = f", {self.errors} errors" if self.errors else ""
         eta = ""
@@ -81,13 +83,14 @@ class _LineTask(Task):
         return f"{self.label}: {self.done:g}{total} ({rate:.3g}/s{errs}{eta})"
 
     def _changed(self) -> None:
-        now = time.monotonic()
+        now = self.clock()
         if now - self.last >= LINE_EVERY_S:
             self.last = now
-            err_console.print(self._line(), markup=False, highlight=False)
+            err_console.print(self._line(now), markup=False, highlight=False)
 
     def _closed(self) -> None:
-        err_console.print(self._line(final=True) + " done", markup=False, highlight=False)
+        err_console.print(self._line(self.clock(), final=True) + " done", markup=False,
+                          highlight=False)
 
 
 class _Lines(Progress):

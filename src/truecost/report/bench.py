@@ -25,7 +25,7 @@ from .view import Column, Figure, Section, Table, tip, view
 
 __all__ = ["BenchSubject", "Prediction", "latencies", "CDF_POINTS"]
 
-HALF = 600  # px: two charts side by side on a laptop screen
+HALF = 580  # px: two charts side by side on a laptop screen
 CDF_POINTS = 400  # most vertices one CDF line gets (evenly spaced ranks); hover uses percentiles
 
 
@@ -36,7 +36,7 @@ class Prediction:
     name: str  # legend, e.g. "model, engine 'tuned'"
     short: str  # table header, e.g. "tuned"
     estimates: dict[int, Estimate]  # operating point index -> estimate at its load
-    command: str  # an example `truecost estimate ... --json` for one point
+    commands: dict[int, str]  # operating point index -> the `truecost estimate ... --json` of it
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,8 +143,8 @@ def throughput_latency(s: BenchSubject) -> Section | None:
         rows.append(row)
     table = Table(tuple(cols), tuple(rows))
     sources = [(s.command, r.to_dict())]
-    sources += [(pr.command, {str(k): e.to_dict() for k, e in pr.estimates.items()})
-                for pr in s.predictions]
+    sources += [(pr.commands[k], e.to_dict()) for pr in s.predictions
+                for k, e in pr.estimates.items()]
     return Section(
         key=f"{s.key}-throughput", title=f"Throughput vs latency: {_run_name(r)}",
         intro=("Measured (solid) at each operating point of the run; the performance model's "

@@ -155,7 +155,7 @@ def _predictions(result: BenchResult, config: Mapping[str, Any], model: str | No
     preds, notes = [], []
     for profile in profiles:
         estimates: dict[int, Estimate] = {}
-        example = ""
+        commands: dict[int, str] = {}
         for p in result.points:
             load = _load(p)
             t = p.summary.tokens
@@ -168,11 +168,11 @@ def _predictions(result: BenchResult, config: Mapping[str, Any], model: str | No
             except (DoesNotFitError, InputError) as e:
                 notes.append(f"no {profile} prediction at {p.label}: {e}")
                 continue
-            example = example or _estimate_command(arch, gpu, kw)
+            commands[p.index] = _estimate_command(arch, gpu, kw)
         if estimates:
             cal = " (calibrated)" if find_engine(profile).calibration else ""
             preds.append(Prediction(f"model, engine '{profile}'{cal}", f"model: {profile}{cal}",
-                                    estimates, example))
+                                    estimates, commands))
     return preds, notes
 
 

@@ -36,6 +36,12 @@ _FIGURES: tuple[tuple[str, str, str, Callable[[float], str]], ...] = (
     ("co2_t", "CO2", "tCO2e", number), ("flops", "FLOPs", "FLOP", lambda v: f"{v:.3g}"))
 
 
+_TABLE_ONLY: dict[str, tuple[str, Callable[[float], str]]] = {
+    "wall_clock_days": ("wall-clock", lambda v: f"{v:.3g}"),
+    "flops_dense": ("FLOPs, 6·N·D", lambda v: f"{v:.3g}"),
+    "flops_attention": ("FLOPs, attention", lambda v: f"{v:.3g}")}
+
+
 def _bar(category: str, series: str, f: TrainFigure, fmt: Callable[[float], str]) -> Bar:
     return Bar(category, series, f.value, tip(f"{category}, {series}: {fmt(f.value)} {f.unit}",
                                                str(f.provenance)))
@@ -66,14 +72,14 @@ def train_breakdown(s: TrainSubject) -> Section:
         charts.append(hbars(own, Axis("USD", fmt=money), title="Owned cost by term (final run)",
                             label_px=100, colors={"owned, final run": 2}, width=SMALL))
     rows = []
-    for key, label, unit, fmt in _FIGURES:
-        if key in final:
-            rows.append({"_id": key, "_tip": tip(f"final run: {final[key].provenance}",
-                                                 f"with R&D: {rnd[key].provenance}" if key in rnd else None),
-                         "figure": label, "unit": unit, "final_run": final[key].value,
-                         "final_run#text": fmt(final[key].value),
-                         "with_rnd": rnd[key].value if key in rnd else None,
-                         "with_rnd#text": fmt(rnd[key].value) if key in rnd else None})
+    labels = {k: (label, fmt) for k, label, _, fmt in _FIGURES} | _TABLE_ONLY
+    for key, f in final.items():  # every figure of the final run, in the estimate's order
+        label, fmt = labels.get(key, (key, number))
+        rows.append({"_id": key, "_tip": tip(f"final run: {f.provenance}",
+                                             f"with R&D: {rnd[key].provenance}" if key in rnd else None),
+                     "figure": label, "unit": f.unit, "final_run": f.value, "final_run#text": fmt(f.value),
+                     "with_rnd": rnd[key].value if key in rnd else None,
+                     "with_rnd#text": fmt(rnd[key].value) if key in rnd else None})
     # rows are figures (keys of the JSON's final_run / with_rnd), columns the two totals
     table = Table((Column("figure", "figure", numeric=False), Column("unit", "unit", numeric=False),
                    Column("final_run", "final run"), Column("with_rnd", f"with R&D (x{m:.3g})")),

@@ -3,6 +3,10 @@
     >>> import truecost
     >>> truecost.estimate("llama-3.1-8b", "h100-sxm", precision="fp8").output_tokens_per_s  # doctest: +SKIP
     >>> truecost.compare("examples/chat-assistant.toml").ranked[0].label  # doctest: +SKIP
+    >>> truecost.report(workload="examples/chat-assistant.toml", output="report.html")  # doctest: +SKIP
+
+``truecost.report`` is the function; its views live in the subpackage, imported by name
+(``from truecost.report.view import view``).
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
@@ -21,6 +25,7 @@ from .perf.engine import engines as engines
 from .perf.serving import Estimate as Estimate, estimate as estimate
 from .prices import Offer as Offer, offer as offer, offers as offers
 from .provenance import Provenance as Provenance
+from .report import Report as Report, report as report  # the function shadows the subpackage name
 from .train import (
     TrainEstimate as TrainEstimate,
     chinchilla_tokens as chinchilla_tokens,
@@ -49,6 +54,7 @@ __all__ = [
     "Offer",
     "Option",
     "Provenance",
+    "Report",
     "TrainEstimate",
     "TruecostError",
     "UnknownNameError",
@@ -67,6 +73,7 @@ __all__ = [
     "models",
     "offer",
     "offers",
+    "report",
     "run_bench",
     "train_cost",
     "trend",

@@ -4,6 +4,7 @@ print with --json (run through the CLI here), and user errors are one line."""
 from __future__ import annotations
 
 import json
+import re
 import shlex
 from pathlib import Path
 
@@ -67,3 +68,20 @@ def test_bad_training_arguments(cli, tmp_path):
     r = cli("report", "--train", str(bad), "-o", str(tmp_path / "r.html"))
     assert (r.code, r.stderr) == (1, f"error: {bad}: gpus: Input should be greater than or equal "
                                      f"to 1\n")
+
+
+def test_readme_example_is_current(cli, monkeypatch, tmp_path):
+    """The README's `truecost report` block, run from the repository root (the page written to
+    a temporary folder; its size, which varies with the date printed in it, is not compared)."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("<!-- report-example:begin -->")[1].split("<!-- report-example:end -->")[0]
+    lines = block.strip().strip("`").removeprefix("text").strip().splitlines()
+    command = " ".join(x.strip().rstrip("\\") for x in lines[:2]).removeprefix("$ ")
+    expected = lines[2:]
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "report.html"
+    r = cli(*shlex.split(command.replace("-o report.html", f"-o {out}"))[1:])
+    assert r.code == 0, r.stderr
+    got = r.stdout.replace(str(out), "report.html").splitlines()
+    size = re.compile(r"\d[\d,]* KiB")
+    assert [size.sub("N KiB", x) for x in got] == [size.sub("N KiB", x) for x in expected]

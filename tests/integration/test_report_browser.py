@@ -103,20 +103,19 @@ def test_report_in_chromium(llama_server, browser, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths: the commands the page states read as a user's
     (tmp_path / "examples").mkdir()
     examples = []
-    for name in ("chat-assistant.toml", "math-tutor-reasoning.toml"):
+    for name in ("chat-assistant.toml", "math-tutor-reasoning.toml", "train-llama-3.1-70b.toml"):
         (tmp_path / "examples" / name).write_text((REPO / "examples" / name).read_text())
         examples.append(f"examples/{name}")
+    train = examples.pop()
     run = run_bench(llama_server.base_url, llama_server.model, concurrency=[1, 4], requests=24,
                     isl=32, osl=16, seed=5, gpu="h100-sxm", gpus=1)
     model = _tiny_model_toml(Path("tiny-llama.toml"))
     cal = cli("calibrate", run.run_id, "--model", str(model), "--gpu", "h100-sxm", "--name",
               "tiny-cal", "--quiet")
     assert cal.code == 0, cal.stderr
-    Path("train.toml").write_text('model = "llama-3.1-70b"\ntokens = 15e12\ngpu = "h100-sxm"\n'
-                                  'gpus = 16384\n')
     r = cli("report", run.run_id, "--model", str(model), *(a for e in examples for a in
                                                           ("--workload", e)),
-            "--train", "train.toml", "--validate", "serving", "--validate", "training",
+            "--train", train, "--validate", "serving", "--validate", "training",
             "-o", "report.html")
     assert r.code == 0, r.stderr
     out = tmp_path / "report.html"

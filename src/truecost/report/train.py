@@ -87,7 +87,7 @@ def train_breakdown(s: TrainSubject) -> Section:
     c = e.compute
     where = f"{e.gpus:,} x {e.gpu}" if e.gpus else e.gpu
     return Section(
-        key=f"{s.key}-train", title=f"Training cost: {c.model}, {c.tokens.value:.3g} tokens on {where}",
+        key=f"{s.key}-train", title=f"Training cost: {c.model}, {number(c.tokens.value)} tokens on {where}",
         intro=(f"The final run and the development effort around it (x{m:.3g}, "
                f"{e.rnd_multiplier.provenance}); rented at {usd(e.usd_per_gpu_hour_rent.value)}/GPU-h "
                + (f"vs owned at {usd(e.usd_per_gpu_hour_own.value)}/GPU-h" if e.usd_per_gpu_hour_own

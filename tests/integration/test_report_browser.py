@@ -101,9 +101,9 @@ def _at(doc: object, path: str) -> object:
 
 def test_report_in_chromium(llama_server, browser, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths: the commands the page states read as a user's
-    (tmp_path / "examples").mkdir()
+    (tmp_path / "examples" / "train").mkdir(parents=True)
     examples = []
-    for name in ("chat-assistant.toml", "math-tutor-reasoning.toml", "train-llama-3.1-70b.toml"):
+    for name in ("chat-assistant.toml", "math-tutor-reasoning.toml", "train/llama-3.1-70b.toml"):
         (tmp_path / "examples" / name).write_text((REPO / "examples" / name).read_text())
         examples.append(f"examples/{name}")
     train = examples.pop()

@@ -186,23 +186,19 @@ def _svg(width: int, height: float, title: str, body: str) -> str:
             f'{escape(title)}</text>{body}</svg>')
 
 
-def _ticks_x(scale: _Scale, ticks: list[float], fmt: Callable[[float], str], y0: float,
-             y1: float) -> str:
+def _ticks(scale: _Scale, ticks: list[float], fmt: Callable[[float], str], a: float, b: float,
+           *, x_axis: bool) -> str:
+    """Grid lines across the plot (from ``a`` to ``b``) and labels at each tick, under the plot
+    (``x_axis``) or left of it."""
     out = []
     for t in ticks:
-        px = scale(t)
-        out.append(f'<line class="grid" x1="{_f(px)}" y1="{_f(y0)}" x2="{_f(px)}" y2="{_f(y1)}"/>'
-                   f'<text x="{_f(px)}" y="{_f(y1 + 16)}" text-anchor="middle">{escape(fmt(t))}</text>')
-    return "".join(out)
-
-
-def _ticks_y(scale: _Scale, ticks: list[float], fmt: Callable[[float], str], x0: float,
-             x1: float) -> str:
-    out = []
-    for t in ticks:
-        py = scale(t)
-        out.append(f'<line class="grid" x1="{_f(x0)}" y1="{_f(py)}" x2="{_f(x1)}" y2="{_f(py)}"/>'
-                   f'<text x="{_f(x0 - 6)}" y="{_f(py + 4)}" text-anchor="end">{escape(fmt(t))}</text>')
+        p, label = scale(t), escape(fmt(t))
+        if x_axis:
+            out.append(f'<line class="grid" x1="{_f(p)}" y1="{_f(a)}" x2="{_f(p)}" y2="{_f(b)}"/>'
+                       f'<text x="{_f(p)}" y="{_f(b + 16)}" text-anchor="middle">{label}</text>')
+        else:
+            out.append(f'<line class="grid" x1="{_f(a)}" y1="{_f(p)}" x2="{_f(b)}" y2="{_f(p)}"/>'
+                       f'<text x="{_f(a - 6)}" y="{_f(p + 4)}" text-anchor="end">{label}</text>')
     return "".join(out)
 
 
@@ -238,8 +234,8 @@ def xy(series: Sequence[Series], x: Axis, y: Axis, *, title: str, height: int = 
     yt, ylo, yhi = _domain(ys, y, zero=not y.log)
     sx = _Scale(xlo, xhi, x.log, MARGIN["left"], width - MARGIN["right"])
     sy = _Scale(ylo, yhi, y.log, plot_bottom, MARGIN["top"])
-    body = [_ticks_x(sx, xt, x.fmt, MARGIN["top"], plot_bottom),
-            _ticks_y(sy, yt, y.fmt, MARGIN["left"], width - MARGIN["right"])]
+    body = [_ticks(sx, xt, x.fmt, MARGIN["top"], plot_bottom, x_axis=True),
+            _ticks(sy, yt, y.fmt, MARGIN["left"], width - MARGIN["right"], x_axis=False)]
     if band is not None:
         top, bottom = sy(min(max(band[1], ylo), yhi)), sy(min(max(band[0], ylo), yhi))
         body.append(f'<rect class="band" x="{MARGIN["left"]}" y="{_f(top)}" '
@@ -304,7 +300,7 @@ def hbars(bars: Sequence[Bar], value: Axis, *, title: str, bar_px: int = 18,
     ticks, lo, hi = _domain([b.value for b in bars], value, zero=not value.log)
     s = _Scale(lo, hi, value.log, left, width - MARGIN["right"])
     bottom = top + rows_h
-    body = [_ticks_x(s, ticks, value.fmt, top, bottom)]
+    body = [_ticks(s, ticks, value.fmt, top, bottom, x_axis=True)]
     y = top + 5
     base = s(max(lo, 0.0)) if not value.log else s(lo)
     for c in categories:

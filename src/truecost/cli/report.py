@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from ..hardware import PrecisionName
 from ..report import report as build_report
 from .output import print_json
 
@@ -29,7 +30,7 @@ def report(
     model: Annotated[str | None, typer.Option(
         help="Architecture of the benchmarked model for the prediction overlay (catalog name, "
              "config.json or TOML), when the run's model name is not in the catalog.")] = None,
-    precision: Annotated[str | None, typer.Option(
+    precision: Annotated[PrecisionName | None, typer.Option(
         help=f"Weights precision for the prediction (default {_D['precision']}).")] = None,
     engine: Annotated[list[str] | None, typer.Option(
         help="Extra engine profile for the prediction (repeatable); a profile calibrated on "
@@ -39,7 +40,8 @@ def report(
     json_out: Annotated[bool, typer.Option("--json", help="Print what was written as JSON.")] = False,
 ) -> None:
     """Write one self-contained HTML report: charts with hover provenance, tables, commands."""
-    kwargs = {k: v for k, v in dict(precision=precision, title=title).items() if v is not None}
+    kwargs = {k: v for k, v in dict(precision=precision and precision.value,
+                                    title=title).items() if v is not None}
     r = build_report(runs or [], workload=workload or [], train=train, validate=validate or [],
                      model=model, engine=engine or [], output=output, **kwargs)
     views = [{"id": s.key, "title": s.title, "commands": [c for c, _ in s.sources]}

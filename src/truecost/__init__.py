@@ -9,6 +9,10 @@
     >>> truecost.run_eval(url, "my-model", "gsm8k-300", limit=50).overall.accuracy  # doctest: +SKIP
     >>> truecost.forecast("examples/chat-assistant.toml", growth="8%/month").cheapest  # doctest: +SKIP
     >>> truecost.usage.reprice(["openai/gpt-4o-mini"])  # doctest: +SKIP
+    >>> truecost.report(workload="examples/chat-assistant.toml", output="report.html")  # doctest: +SKIP
+
+``truecost.report`` is the function; its views live in the subpackage, imported by name
+(``from truecost.report.view import view``).
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
@@ -30,6 +34,7 @@ from .perf.simulate import Simulation as Simulation, simulate as simulate
 from .prices import Offer as Offer, offer as offer, offers as offers
 from .eval import EvalResult as EvalResult, load_eval as load_eval, run_eval as run_eval
 from .provenance import Provenance as Provenance
+from .report import Report as Report, report as report  # the function shadows the subpackage name
 from .route import RouteResult as RouteResult, simulate_route as simulate_route
 from .train import (
     TrainEstimate as TrainEstimate,
@@ -62,6 +67,7 @@ __all__ = [
     "Offer",
     "Option",
     "Provenance",
+    "Report",
     "RouteResult",
     "Simulation",
     "TrainEstimate",
@@ -85,6 +91,7 @@ __all__ = [
     "models",
     "offer",
     "offers",
+    "report",
     "run_bench",
     "run_eval",
     "simulate",

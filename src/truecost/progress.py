@@ -42,23 +42,25 @@ class Task:
             self.total = total
         self._changed()
 
-    def close(self) -> None:
+    def close(self, failed: bool = False) -> None:
+        """End the task; ``failed``: it ended with an error (renderers say nothing more, the
+        error speaks for itself)."""
         if not self.closed:
             self.closed = True
-            self._closed()
+            self._closed(failed)
 
     def _changed(self) -> None:
         """Hook: the counts changed."""
 
-    def _closed(self) -> None:
-        """Hook: the work ended."""
+    def _closed(self, failed: bool) -> None:
+        """Hook: the work ended (``failed``: with an error)."""
 
     def __enter__(self) -> Task:
         return self
 
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
-        self.close()
+        self.close(failed=exc_type is not None)
 
 
 class Progress:

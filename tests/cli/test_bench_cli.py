@@ -33,7 +33,8 @@ def runs(cli) -> list[dict]:
 
 def test_bench_table_json_and_the_runs_commands(cli, fake, tmp_path):
     r = cli("bench", fake.url("normal"), "--model", MODEL, "--concurrency", "1,2", "--requests", "8",
-            "--warmup", "1", *FAST, "--gpu", "h100-sxm", "--gpus", "2", "--slo", "ttft_p95=1s")
+            "--warmup", "1", *FAST, "--gpu", "h100-sxm", "--gpus", "2", "--slo", "ttft_p95=1s",
+            "--quiet")
     assert r.code == 0, r.stderr
     lines = r.stdout.splitlines()
     assert lines[0].startswith(f"{MODEL} at {fake.url('normal')}/chat/completions")
@@ -97,7 +98,7 @@ def closed_port() -> int:
 ])
 def test_bad_endpoints_are_one_line_and_keep_what_was_measured(cli, fake, script, model, message):
     url = fake.url(script)
-    r = cli("bench", url, "--model", model, "--requests", "5", *FAST)
+    r = cli("bench", url, "--model", model, "--requests", "5", *FAST, "--quiet")
     assert (r.code, r.stdout) == (1, "")
     assert r.stderr == "error: " + message.format(url=url + "/chat/completions") + "\n"
     (run,) = runs(cli)
@@ -106,14 +107,14 @@ def test_bad_endpoints_are_one_line_and_keep_what_was_measured(cli, fake, script
 
 def test_unreachable_endpoint(cli):
     port = closed_port()
-    r = cli("bench", f"http://127.0.0.1:{port}/v1", "--model", MODEL, "--requests", "3")
+    r = cli("bench", f"http://127.0.0.1:{port}/v1", "--model", MODEL, "--requests", "3", "--quiet")
     assert (r.code, r.stderr) == (1, f"error: cannot connect to http://127.0.0.1:{port}/v1/chat/"
                                      f"completions: connection refused (is the server running?)\n")
 
 
 def test_auth_failure(cli, fake):
     fake.api_key = "sk-needed"
-    r = cli("bench", fake.url("normal"), "--model", MODEL, "--requests", "3")
+    r = cli("bench", fake.url("normal"), "--model", MODEL, "--requests", "3", "--quiet")
     assert (r.code, r.stderr) == (1, f"error: {fake.url('normal')}/chat/completions refused the "
                                      f"request (HTTP 401): no API key is set; set "
                                      f"TRUECOST_API_KEY or OPENAI_API_KEY\n")
@@ -121,7 +122,7 @@ def test_auth_failure(cli, fake):
 
 def test_a_failure_mid_run_keeps_the_partial_results(cli, fake):
     fake.add("revoked", Script(limit=3, then=Script(kind="status", status=403)))
-    r = cli("bench", fake.url("revoked"), "--model", MODEL, "--requests", "10", *FAST)
+    r = cli("bench", fake.url("revoked"), "--model", MODEL, "--requests", "10", *FAST, "--quiet")
     assert r.code == 1 and r.stderr.startswith("error: ") and r.stderr.count("\n") == 1
     (run,) = runs(cli)
     assert (run["status"], run["requests"], run["ok"]) == ("failed", 4, 3)

@@ -87,7 +87,7 @@ def test_refuses_a_fit_at_its_bound_and_saves_it_with_force(cli, tmp_path):
         "bound 1; rms log error stays 1.35 after the fit (> 0.25): the model does not explain these points; "
         "check --model/--gpu/--precision/--tp or pass --force to save anyway"))
     assert not (tmp_path / "truecost-home" / "engines" / "fast.toml").exists()
-    r = cli("calibrate", "--points", str(f), *ARGS, "--name", "fast", "--force", "--json")
+    r = cli("calibrate", "--points", str(f), *ARGS, "--name", "fast", "--force", "--json", "--quiet")
     assert r.code == 0
     assert r.stderr.splitlines()[0] == "warning: memory_efficiency 1 sits at its upper bound 1"
     d = json.loads(r.stdout)

@@ -258,7 +258,7 @@ def server():
        script=st.sampled_from(["fast", "fast", "429", "malformed", "no-usage"]),
        gpu=st.sampled_from([None, "h100-sxm", ""]))
 def test_any_bench_flags_give_a_result_or_one_error_line(cli, server, flags, script, gpu):
-    args = ["bench", server.url(script), "--model", MODEL, "--json"]
+    args = ["bench", server.url(script), "--model", MODEL, "--json", "--quiet"]  # stderr: notes and errors only
     if "--requests" not in flags and "--duration-s" not in flags:
         args += ["--requests", "3"]
     if "--rate" in flags and "--concurrency" in flags:

@@ -36,6 +36,7 @@ from ..checks import finite_numbers, number, scrub
 from ..cost import HourlyCost
 from ..errors import EndpointError, InputError
 from ..prices import Offer
+from ..progress import Progress, Task, task as progress_task
 from ..provenance import Provenance
 from . import schedule
 from .client import DEFAULT_MAX_RESPONSE_BYTES, Endpoint
@@ -162,7 +163,8 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
               max_connections: int = MAX_CONNECTIONS, api_key: str | None = None,
               max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES, retry_after: bool = True,
               ray_address: str | None = None, store: bool | str | Path = True,
-              on_event: Callable[[str], None] | None = None) -> BenchResult:
+              on_event: Callable[[str], None] | None = None,
+              progress: Progress | None = None) -> BenchResult:
     """Measure an OpenAI-compatible streaming endpoint and turn it into $ per token and request.
 
     Load: ``concurrency`` (a list is a sweep; default 1), ``rate`` (constant, or ``poisson``), a
@@ -180,15 +182,17 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
     and the wait shows as send lag). ``max_response_bytes`` cuts off a longer response (error
     kind ``too_large``); ``retry_after`` waits out a 429/503's Retry-After and resends (counted
     as ``throttled``; False makes them errors, for pure load tests). ``store``: True (the
-    default store), a DuckDB path, or False. ``on_event`` receives progress lines.
+    default store), a DuckDB path, or False. ``on_event`` receives progress lines; ``progress`` (``truecost.progress``)
+    gets one task per operating point (requests done of its total, errors so far) and those lines
+    as notes.
 
     >>> r = run_bench("http://localhost:8000/v1", "llama-3.1-8b", concurrency=[1, 8], gpu="h100-sxm")
     >>> r.points[1].summary.output_token_throughput, r.points[1].cost.usd_per_mtok_output
     """
-    say = on_event or (lambda _: None)
+    say = on_event or (progress.note if progress is not None else (lambda _: None))
+    drawn = seed is None
     if seed is None:  # a new seed per run (recorded in its config): a rerun's prompts are new
         seed = secrets.randbelow(2**31)  # to the server, so its prefix cache cannot flatter it
-        say(f"seed {seed} (pass --seed {seed} to send the same prompts again)")
     ep = Endpoint.of(url, model, api_key=api_key, timeout_s=timeout_s, ignore_eos=ignore_eos,
                      max_response_bytes=max_response_bytes, retry_after=retry_after)
     conc = _concurrencies(concurrency)
@@ -263,10 +267,16 @@ def run_bench(url: str, model: str, *, concurrency: int | Sequence[int] | str | 
         while k < len(plans):
             plan = plans[k]
             total = len(plans) + (sweep_steps if plan.mode == "throughput" else 0)
-            say(f"point {k + 1}/{total}: {_describe(plan, n, duration_s)}")
-            records, stop = _execute(ep, specs_for(k, plan), plan, k, duration_s, n,
-                                     max_error_rate, max_connections, ray_address, writer,
-                                     run_id)
+            label = f"point {k + 1}/{total}: {_describe(plan, n, duration_s)}"
+            if k == 0 and drawn:  # progress shows the seed drawn for this run (it is stored too)
+                label += f" (seed {seed}: --seed {seed} sends the same prompts again)"
+            if progress is None:
+                say(label)
+            count = plan.count if plan.offsets is not None else n
+            with progress_task(progress, label, count) as bar:
+                records, stop = _execute(ep, specs_for(k, plan), plan, k, duration_s, n,
+                                         max_error_rate, max_connections, ray_address, writer,
+                                         run_id, bar)
             point = _finish_point(k, plan, records, stop, warmup, slos, prices, sampler, idle_w,
                                   n_gpus)
             points.append(point)
@@ -451,8 +461,12 @@ def _done_line(p: OperatingPoint) -> str:
 def _execute(ep: Endpoint, specs: list[RequestSpec], plan: _Plan, point: int,
              duration_s: float | None, n: int | None, max_error_rate: float | None,
              max_connections: int, ray_address: str | None, writer: Any, run_id: str | None,
-             ) -> tuple[list[RequestRecord], str | None]:
-    on_record = (lambda r: writer.record(run_id, r)) if writer is not None else None
+             bar: Task) -> tuple[list[RequestRecord], str | None]:
+    def on_record(r: RequestRecord) -> None:
+        if writer is not None:
+            writer.record(run_id, r)
+        bar.advance(errors=0 if r.ok else 1)
+
     if ray_address is not None:
         from .distributed import run_sharded  # the Ray hook; imported only when asked for
 

@@ -1,7 +1,7 @@
 """`truecost bench URL --model M`: load an endpoint, print metrics, $ and energy per operating
 point. A thin client of ``truecost.bench.run_bench``: defaults live there; an option left out is
-not passed on. The table (or ``--json``) goes to stdout; notes, and progress when stderr is a
-terminal, go to stderr (so a failing run prints exactly one line there: the error)."""
+not passed on. The table (or ``--json``) goes to stdout; notes and progress go to stderr (a bar
+per operating point on a terminal, plain lines otherwise, none with ``--quiet``)."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from ..errors import InputError
 from .format import seconds, usd
 from .output import err_console, out_console, print_json
 from .tables import Col, OutputFormat, output_format, print_csv, print_lines, print_table
+from .progress import cli_progress
 
 _D = run_bench.__kwdefaults__  # the API owns the defaults; help only quotes them
 
@@ -91,6 +92,7 @@ def bench(
     fmt: Annotated[OutputFormat | None, _opt("table (default), json, or csv: one row per "
                                              "operating point.", "--format")] = None,
     json_out: Annotated[bool, _opt("JSON on stdout instead of tables.", "--json")] = False,
+    quiet: Annotated[bool, _opt("No progress on stderr.", "--quiet", "-q")] = False,
 ) -> None:
     """Measure an endpoint under load; $ per token and request with --gpu or --offer."""
     out_fmt = output_format(fmt, json_out)
@@ -101,9 +103,13 @@ def bench(
         seed=seed, slo=slo, gpu=gpu, gpus=gpus, usd_per_gpu_hour=usd_per_gpu_hour, offer=offer,
         energy_gpus=_ints(energy_gpus), timeout_s=timeout_s, max_connections=max_connections,
         max_response_bytes=max_response_bytes, ray_address=ray_address).items() if v is not None}
-    progress = (lambda m: err_console.print(m, markup=False)) if err_console.is_terminal else None
-    result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
-                       ignore_eos=ignore_eos, retry_after=retry_after, on_event=progress, **kwargs)
+    progress = cli_progress(quiet)
+    try:
+        result = run_bench(url, model, poisson=poisson, sweep=sweep, energy=energy,
+                           ignore_eos=ignore_eos, retry_after=retry_after, progress=progress, **kwargs)
+    finally:
+        if progress is not None:
+            progress.stop()
     emit_result(result, out_fmt)
 
 

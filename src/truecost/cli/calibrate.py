@@ -15,6 +15,7 @@ from ..hardware import PrecisionName
 from ..perf.calibrate import (Calibration, Kind, MeasuredPoint, calibrate as run_calibrate, points_from_runs,
                               profile_path, save_profile, term_value)
 from .output import err_console, out_console, print_json
+from .progress import cli_progress
 
 REQUIRED = ("concurrency", "isl")
 FIGURES = ("output_tokens_per_s", "tpot_s", "ttft_s", "step_s")
@@ -96,6 +97,7 @@ def calibrate(
     name: Annotated[str | None, typer.Option(help="Name of the calibrated profile (for --engine).")] = None,
     force: Annotated[bool, typer.Option("--force", help="Save despite warnings; overwrite a saved profile.")] = False,
     json_out: Annotated[bool, typer.Option("--json")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress on stderr.")] = False,
 ) -> None:
     """Fit the performance model's efficiency terms to measurements; save them as an engine profile."""
     if bool(runs) == bool(points):
@@ -103,7 +105,13 @@ def calibrate(
     if name is not None:
         profile_path(name, overwrite=force)  # refuse a bad or taken name before fitting
     measured = points_from_runs(runs) if runs else read_points(points)  # type: ignore[arg-type]
-    cal = run_calibrate(measured, model, gpu, precision.value, tp, base, name, kv_dtype=kv_dtype, force=force)
+    progress = cli_progress(quiet)
+    try:
+        cal = run_calibrate(measured, model, gpu, precision.value, tp, base, name, kv_dtype=kv_dtype, force=force,
+                            progress=progress)
+    finally:
+        if progress is not None:
+            progress.stop()
     path = save_profile(cal.profile, overwrite=force)
     for w in cal.warnings:
         err_console.print(f"warning: {w}", markup=False, soft_wrap=True)

@@ -35,6 +35,7 @@ from typing import Literal
 from .. import catalog
 from ..errors import DoesNotFitError, InputError
 from ..paths import user_engine_dir
+from ..progress import Progress, task as progress_task
 from .deployment import Deployment, make_deployment
 from .engine import EngineProfile, check_engine_name, engine as find_engine
 from .memory import memory_plan
@@ -421,9 +422,11 @@ def _resolve(points: Sequence[MeasuredPoint], model: str | None, gpu: str | None
 
 def calibrate(points: Sequence[MeasuredPoint], model: str | None = None, gpu: str | None = None,
               precision: str = "bf16", tp: int = 1, base_engine: str | EngineProfile = "tuned",
-              name: str | None = None, *, kv_dtype: str | None = None, force: bool = False) -> Calibration:
+              name: str | None = None, *, kv_dtype: str | None = None, force: bool = False,
+              progress: Progress | None = None) -> Calibration:
     """Fit the engine terms the points can tell apart (see the module docstring) and return the
-    calibrated profile. Raises ``InputError`` naming each problem unless ``force``.
+    calibrated profile. Raises ``InputError`` naming each problem unless ``force``. ``progress``
+    gets one task: the fits done (the full fit, then one per architecture held out) of those planned.
 
         >>> pts = [MeasuredPoint(1, 512, 128, 95.0, 0.0105), MeasuredPoint(32, 512, 128, 2400.0)]
         >>> cal = calibrate(pts, "llama-3.1-8b", "h100-sxm")  # doctest: +SKIP
@@ -437,23 +440,26 @@ def calibrate(points: Sequence[MeasuredPoint], model: str | None = None, gpu: st
     targets = _resolve(points, model, gpu, precision, tp, kv_dtype)
     names = _terms(targets, base)
     before = _rms(_residuals(base, targets))
-    fitted = _fit(base, targets, names)
-    after = _rms(_residuals(fitted, targets))
-
     archs = sorted({catalog.model(t.model).key for t in targets})
     held_out: dict[str, float] = {}
-    if len(archs) > 1:
-        for arch in archs:
-            train = [t for t in targets if catalog.model(t.model).key != arch]
-            test = [t for t in targets if catalog.model(t.model).key == arch]
-            prof = _fit(base, train, _terms(train, base))
-            held_out[arch] = _rms(_residuals(prof, test))
-
-    problems = _problems(fitted, names, after, targets)
-    label = name or _default_key(base, targets)
-    if problems and not force:
-        raise InputError(f"calibrate refuses to save '{label}': " + "; ".join(problems)
-                         + "; check --model/--gpu/--precision/--tp or pass --force to save anyway")
+    fits = 1 + (len(archs) if len(archs) > 1 else 0)
+    with progress_task(progress, f"calibrate: fitting {len(names)} terms to {len(points)} points",
+                       fits) as bar:
+        fitted = _fit(base, targets, names)
+        bar.advance()
+        if len(archs) > 1:
+            for arch in archs:
+                train = [t for t in targets if catalog.model(t.model).key != arch]
+                test = [t for t in targets if catalog.model(t.model).key == arch]
+                prof = _fit(base, train, _terms(train, base))
+                held_out[arch] = _rms(_residuals(prof, test))
+                bar.advance()
+        after = _rms(_residuals(fitted, targets))
+        problems = _problems(fitted, names, after, targets)
+        label = name or _default_key(base, targets)
+        if problems and not force:  # inside the task: a refused fit ends it as failed
+            raise InputError(f"calibrate refuses to save '{label}': " + "; ".join(problems)
+                             + "; check --model/--gpu/--precision/--tp or pass --force to save anyway")
 
     runs = sorted({p.source.split("#")[0] for p in points if p.source})
     today = date.today()

@@ -61,7 +61,7 @@ def test_an_endless_stream_is_cut_at_the_byte_cap_and_memory_stays_bounded(fake,
     env = {**os.environ, "TRUECOST_DB": str(tmp_path / "s.duckdb"),
            "PYTHONPATH": str(REPO / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
     common = ["--model", MODEL, "--requests", "3", "--isl", "8", "--osl", "4",
-              "--max-response-bytes", str(cap), "--timeout-s", "30"]
+              "--max-response-bytes", str(cap), "--timeout-s", "30", "--quiet"]
     code, baseline, err = _peak_rss(["bench", fake.url("fast"), *common], env)
     assert code == 0, err
     code, peak, err = _peak_rss(["bench", fake.url("endless"), *common], env)
@@ -160,7 +160,7 @@ def test_an_echoed_key_reaches_no_sink_in_any_form(cli, fake, tmp_path, monkeypa
     fake.scripts["bad"] = Script(kind="malformed", echo_key=form)
     outputs = []
     for script in ("http", "event", "bad"):
-        r = cli("bench", fake.url(script), "--model", MODEL, "--requests", "3", "--drain", "0",
+        r = cli("bench", fake.url(script), "--model", MODEL, "--quiet", "--requests", "3", "--drain", "0",
                 "--isl", "4", "--osl", "2")
         assert r.code == 1 and r.stderr.startswith("error: "), r.stderr
         outputs += [r.stdout, r.stderr]
@@ -254,7 +254,7 @@ def test_a_bug_inside_a_request_task_is_said_not_swallowed(cli, fake, monkeypatc
         raise TypeError("boom")
 
     monkeypatch.setattr(runner, "send", broken)
-    r = cli("bench", fake.url("normal"), "--model", MODEL, "--requests", "3")
+    r = cli("bench", fake.url("normal"), "--model", MODEL, "--quiet", "--requests", "3")
     assert (r.code, r.stdout) == (1, "")
     assert r.stderr == ("error: internal error in truecost (TypeError: boom); this is a bug in "
                         "truecost: please report it with the command you ran\n")
@@ -263,7 +263,7 @@ def test_a_bug_inside_a_request_task_is_said_not_swallowed(cli, fake, monkeypatc
 def test_all_failed_names_the_commonest_cause(cli, fake):
     fake.scripts["mixed"] = Script(kind="status", status=500, limit=1,
                                    then=Script(kind="status", status=429))
-    r = cli("bench", fake.url("mixed"), "--model", MODEL, "--requests", "5", "--drain", "0")
+    r = cli("bench", fake.url("mixed"), "--model", MODEL, "--quiet", "--requests", "5", "--drain", "0")
     assert r.stderr == ("error: all 5 requests failed (http_429 x4, http_500 x1); most common: "
                         "HTTP 429: scripted 429\n")
 

@@ -25,7 +25,7 @@ def test_each_run_draws_its_own_seed_and_records_it(fake):
         " ".join(p.split()[:3]) for p in second)
     seeds = {r["run_id"]: r["config"]["seed"] for r in list_runs()}
     assert seeds[a.run_id] != seeds[b.run_id]
-    assert events[0] == (f"seed {seeds[a.run_id]} (pass --seed {seeds[a.run_id]} to send the same "
-                         f"prompts again)")
+    assert events[0] == (f"point 1/1: concurrency 1, 4 requests (seed {seeds[a.run_id]}: --seed "
+                         f"{seeds[a.run_id]} sends the same prompts again)")
     run_bench(fake.url("fast"), MODEL, seed=seeds[a.run_id], **SMALL)
     assert prompts(fake) == first  # pinned: the same prompts, in the same order

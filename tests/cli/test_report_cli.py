@@ -1,0 +1,87 @@
+"""`truecost report` from the command line: the page embeds exactly what the named commands
+print with --json (run through the CLI here), and user errors are one line."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from pathlib import Path
+
+import pytest
+
+from tests.unit.report.page import read_page
+
+REPO = Path(__file__).resolve().parents[2]
+CHAT = str(REPO / "examples" / "chat-assistant.toml")
+
+
+def test_the_page_embeds_what_each_command_prints(cli, tmp_path):
+    args = tmp_path / "train.toml"
+    args.write_text('model = "llama-3.1-8b"\ntokens = 15e12\ngpu = "h100-sxm"\ngpus = 1024\n'
+                    'rnd_multiplier = "epoch-low"\n')
+    out = tmp_path / "r.html"
+    r = cli("report", "--workload", CHAT, "--train", str(args), "--validate", "training",
+            "-o", str(out))
+    assert r.code == 0, r.stderr
+    assert r.stdout.splitlines()[0].startswith(f"wrote {out}: 3 views, ")
+    page = read_page(out.read_text())
+    embedded = {cmd: doc for docs in page.json.values() for cmd, doc in docs.items()}
+    assert sorted(embedded) == sorted([
+        f"truecost compare {CHAT} --json", "truecost validate training --json",
+        "truecost train --model llama-3.1-8b --tokens 1.5e+13 --gpu h100-sxm --gpus 1024 "
+        "--rnd-multiplier epoch-low --json"])
+    for cmd, doc in embedded.items():
+        ran = cli(*shlex.split(cmd)[1:])
+        assert ran.code == 0, ran.stderr
+        assert json.loads(ran.stdout) == doc, cmd
+
+
+def test_json_lists_the_views(cli, tmp_path):
+    out = tmp_path / "r.html"
+    r = cli("report", "--workload", str(REPO / "examples" / "math-tutor-reasoning.toml"), "-o",
+            str(out), "--json")
+    assert r.code == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert (d["path"], d["bytes"]) == (str(out), out.stat().st_size)
+    assert [v["id"] for v in d["views"]] == ["compare-1-cost", "compare-1-accuracy"]
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    ([], "nothing to report: give bench run ids, --workload W.toml, --train ARGS.toml or "
+         "--validate serving|training"),
+    (["nope"], "unknown run 'nope'; there are no runs yet"),
+    (["--validate", "speed"], "unknown validation suite 'speed'; choose serving or training"),
+    (["--workload", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
+    (["--train", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
+    (["--workload", CHAT, "-o", "/nonexistent/r.html"],
+     "cannot write /nonexistent/r.html: the folder /nonexistent does not exist"),
+])
+def test_errors_are_one_line(cli, args, message):
+    r = cli("report", *args, *([] if "-o" in args else ["-o", "/tmp/unused-report.html"]))
+    assert (r.code, r.stdout, r.stderr) == (1, "", f"error: {message}\n")
+
+
+def test_bad_training_arguments(cli, tmp_path):
+    bad = tmp_path / "t.toml"
+    bad.write_text('model = "llama-3.1-8b"\ntokens = 1e12\ngpus = 0\n')
+    r = cli("report", "--train", str(bad), "-o", str(tmp_path / "r.html"))
+    assert (r.code, r.stderr) == (1, f"error: {bad}: gpus: Input should be greater than or equal "
+                                     f"to 1\n")
+
+
+def test_readme_example_is_current(cli, monkeypatch, tmp_path):
+    """The README's `truecost report` block, run from the repository root (the page written to
+    a temporary folder; its size, which varies with the date printed in it, is not compared)."""
+    text = (REPO / "README.md").read_text()
+    block = text.split("<!-- report-example:begin -->")[1].split("<!-- report-example:end -->")[0]
+    lines = block.strip().strip("`").removeprefix("text").strip().splitlines()
+    command = " ".join(x.strip().rstrip("\\") for x in lines[:2]).removeprefix("$ ")
+    expected = lines[2:]
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "report.html"
+    r = cli(*shlex.split(command.replace("-o report.html", f"-o {out}"))[1:])
+    assert r.code == 0, r.stderr
+    got = r.stdout.replace(str(out), "report.html").splitlines()
+    size = re.compile(r"\d[\d,]* KiB")
+    assert [size.sub("N KiB", x) for x in got] == [size.sub("N KiB", x) for x in expected]

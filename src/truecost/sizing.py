@@ -24,8 +24,8 @@ from .perf.simulate import Objective, Simulation, simulate
 from .perf.traffic import Fixed, Poisson
 from .workload import SelfHostedCandidate
 
-__all__ = ["SIM_REQUESTS", "SIM_SEED", "SIM_WARMUP", "TailSizing", "hourly_cost", "mean_slo_point", "simulate_at",
-           "tail_replicas"]
+__all__ = ["SIM_REQUESTS", "SIM_SEED", "SIM_WARMUP", "TailSizing", "failures", "hourly_cost", "mean_slo_point",
+           "serves", "simulate_at", "steady_value", "tail_replicas"]
 
 # Percentile SLOs are judged on simulations of one replica under Poisson arrivals at the per-
 # replica peak rate: this many requests (the first SIM_WARMUP, sent into an empty engine, left out
@@ -74,6 +74,19 @@ def mean_slo_point(dep: Deployment, means: Sequence[Objective], isl: float, osl:
     return best
 
 
+def serves(sim: Simulation, objectives: Sequence[Objective] | None = None) -> bool:
+    """Whether one replica's run keeps up with its arrivals and meets every objective (the run's
+    own when ``objectives`` is None). A saturated run (its queue grows with the run's length)
+    does not serve its load whatever its objectives say: a TPOT objective alone is met by a
+    replica whose queue grows without bound."""
+    return not sim.saturated and sim.meets(objectives)
+
+
+def failures(sim: Simulation, objectives: Sequence[Objective] | None = None) -> list[str]:
+    """What a run that does not ``serve`` got wrong (``objectives``: the run's own), for messages."""
+    return sim.misses(objectives) + (["saturated (arrivals outpace completions)"] if sim.saturated else [])
+
+
 def simulate_at(dep: Deployment, rate: float, isl: int, osl: int, hit: float,
                 objectives: Sequence[Objective]) -> Simulation:
     """One replica of ``dep`` under Poisson arrivals at ``rate`` (the sizing's seeded run)."""
@@ -90,15 +103,15 @@ class TailSizing:
     rate_rps: float  # the per-replica rate the count was verified at (0 when none)
     how: str
     simulation: Simulation | None = None  # the run that met at ``rate_rps`` (or the last miss)
-    # Objectives missed with one replica fewer (the count was raised by simulation, above the
-    # steady-state bound); empty when the bound's count met.
-    binding_misses: tuple[str, ...] = ()
+    # The objectives missed with one replica fewer when simulation raised the count above the
+    # steady-state bound (they bind); empty when the bound's count met.
+    raised_by: tuple[Objective, ...] = ()
 
 
 def tail_replicas(dep: Deployment, tails: Sequence[Objective], isl: int, osl: int, hit: float, peak_rps: float,
                   upper_rps: float, worth: Callable[[int], bool]) -> TailSizing:
-    """The fewest replicas whose share of the peak, ``peak_rps / k``, one replica serves with
-    its simulated figures within ``tails``: k from the steady-state bound (``upper_rps`` per
+    """The fewest replicas whose share of the peak, ``peak_rps / k``, one replica serves (keeps
+    up with, ``serves``) with its simulated figures within ``tails``: k from the steady-state bound (``upper_rps`` per
     replica) up, doubling until one meets, then bisection between the last miss and the first
     meet. Stops early when ``worth(k)`` says k replicas cannot beat a cheaper configuration.
     Gives up when even ``GIVE_UP_FRACTION`` of the bound misses."""
@@ -108,23 +121,24 @@ def tail_replicas(dep: Deployment, tails: Sequence[Objective], isl: int, osl: in
         if not worth(k):
             return TailSizing(None, 0.0, "")
         sim = simulate_at(dep, peak_rps / k, isl, osl, hit, tails)
-        if sim.meets():
+        if serves(sim):
             met_sim = sim
             break
         if peak_rps / k < upper_rps * GIVE_UP_FRACTION:
-            return TailSizing(None, 0.0, f"{sim.misses()[0]} even at {peak_rps / k:.3g} req/s", sim)
+            return TailSizing(None, 0.0, f"{failures(sim)[0]} even at {peak_rps / k:.3g} req/s", sim)
         missed, miss_sim, k = k, sim, 2 * k
     while k - missed > 1:  # the answer is in (missed, k]
         mid = (missed + k) // 2
         if not worth(mid):
             break
         sim = simulate_at(dep, peak_rps / mid, isl, osl, hit, tails)
-        if sim.meets():
+        if serves(sim):
             k, met_sim = mid, sim
         else:
             missed, miss_sim = mid, sim
     how = f"meets at {peak_rps / k:.3g} req/s" + (f", misses at {peak_rps / missed:.3g}" if missed else "")
-    return TailSizing(k, peak_rps / k, how, met_sim, tuple(miss_sim.misses()) if miss_sim is not None else ())
+    raised_by = () if miss_sim is None else tuple(o for o in tails if not miss_sim.meets([o]))
+    return TailSizing(k, peak_rps / k, how, met_sim, raised_by)
 
 
 def hourly_cost(c: SelfHostedCandidate, dep: Deployment, replicas: int, op: OperatingPoint, capacity_rps: float,

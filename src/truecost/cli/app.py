@@ -44,9 +44,9 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from . import bench, calibrate, catalog, compare, estimate, runs, train, validate
+    from . import bench, calibrate, catalog, compare, estimate, plan, runs, train, validate
 
-    for module in (estimate, compare, calibrate, train, bench, runs, validate, catalog):
+    for module in (estimate, compare, plan, calibrate, train, bench, runs, validate, catalog):
         module.register(app)
     _registered = True
 

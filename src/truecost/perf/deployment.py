@@ -231,7 +231,9 @@ class Columns:
 
     @classmethod
     def of(cls, objects: Sequence[Any], names: Sequence[str]) -> Columns:
-        return cls(**{n: np.array([getattr(o, n) for o in objects]) for n in names})
+        """Numbers as float64 (mixed int/float arithmetic would convert on every use)."""
+        arrays = {n: np.array([getattr(o, n) for o in objects]) for n in names}
+        return cls(**{n: a.astype(float) if a.dtype.kind in "iub" else a for n, a in arrays.items()})
 
     def take(self, rows: np.ndarray, **replace: np.ndarray) -> Columns:
         return Columns(**{n: replace.get(n, a[rows]) for n, a in self.__dict__.items()})
@@ -286,7 +288,7 @@ class Deployments(_Shards):
         """One row per deployment (all of one model)."""
         if not deps or any(d.model is not deps[0].model and d.model != deps[0].model for d in deps):
             raise ValueError("Deployments.stack needs deployments of one model")
-        return cls(deps[0].model, *(np.array([getattr(d, n) for d in deps]) for n in ("tp", "dp", "ep")),
+        return cls(deps[0].model, *(np.array([getattr(d, n) for d in deps], dtype=float) for n in ("tp", "dp", "ep")),
                    Columns.of([d.gpu for d in deps], GPU_NUMBERS),
                    Columns.of([d.engine for d in deps], ENGINE_NUMBERS),
                    Columns.of([d.precision for d in deps], PRECISION_NUMBERS),
@@ -302,12 +304,13 @@ class Deployments(_Shards):
             if f.name == "model":
                 out[f.name] = v
             elif f.name == "engine":
-                out[f.name] = v.take(rows, **({} if max_batch_size is None else {"max_batch_size": max_batch_size}))
+                batch = {} if max_batch_size is None else {"max_batch_size": np.asarray(max_batch_size, dtype=float)}
+                out[f.name] = v.take(rows, **batch)
             elif isinstance(v, Columns):
                 out[f.name] = v.take(rows)
             else:
                 given = {"tp": tp, "dp": dp, "ep": ep}.get(f.name)
-                out[f.name] = v[rows] if given is None else given
+                out[f.name] = v[rows] if given is None else np.asarray(given, dtype=float)
         return Deployments(**out)
 
     def __len__(self) -> int:

@@ -61,8 +61,8 @@ from .perf.serving import OperatingPoint, estimate, operating_point
 from .perf.simulate import Objective, Simulation
 from .prices import load_offers
 from .progress import Progress, task
-from .sizing import (SIM_REQUESTS, SIM_SEED, SIM_WARMUP, failures, hourly_cost, mean_slo_point, serves, steady_value,
-                     tail_replicas)
+from .sizing import (SIM_REQUESTS, SIM_SEED, SIM_WARMUP, failures, hourly_cost, mean_slo_point, serves,
+                     simulate_at, steady_value, tail_replicas)
 from .workload import SelfHostedCandidate, Slo, Tokens, Workload, load_workload
 
 __all__ = ["MAX_BATCHES", "PRECISIONS", "Config", "Plan", "PlanPoint", "parse_slo", "plan"]
@@ -285,32 +285,56 @@ def _rows(model: ModelArch, bases: Sequence[Deployment], max_gpus: int,
 
 
 def _within(batch: Deployments, objectives: Sequence[Objective], C: Any, isl: int, osl: int,
-            cached: np.ndarray) -> tuple[np.ndarray, OperatingPoint]:
-    """Which rows meet every objective as a steady-state mean with ``C`` live sequences."""
+            cached: np.ndarray) -> tuple[np.ndarray, np.ndarray, OperatingPoint]:
+    """Which rows meet every objective as a steady-state mean with ``C`` live sequences, and the
+    worst objective's value / limit − 1 (≤ 0 where met; it steers the search below)."""
     op = operating_point(batch, C, isl, osl, cached=cached)
     ok = np.ones(len(batch), dtype=bool)
+    margin = np.full(len(batch), -1.0)
     for o in objectives:
-        ok &= steady_value(op, o.metric) <= o.limit_s
-    return ok, op
+        value = steady_value(op, o.metric)
+        ok &= value <= o.limit_s
+        margin = np.maximum(margin, value / o.limit_s - 1)
+    return ok, margin, op
 
 
 def _slo_concurrency(batch: Deployments, objectives: Sequence[Objective], isl: int, osl: int, cached: np.ndarray,
                      c_max: np.ndarray) -> tuple[np.ndarray, OperatingPoint, np.ndarray, OperatingPoint]:
     """``sizing.mean_slo_point`` for every row at once: the most live sequences (integers up to
     ``c_max``) at which every objective holds as a mean, 0 where one sequence misses; the
-    operating point at one sequence; which rows hold at ``c_max``, and the point there."""
+    operating point at one sequence; which rows hold at ``c_max``, and the point there.
+
+    Every objective grows with C, so "holds at C" is true up to an edge and false after it;
+    ``mean_slo_point`` bisects for the edge. Here each round tests a pair of neighbours, C and
+    C + 1, inside the bracket — where the objectives' margin, interpolated linearly between the
+    bracket's ends, crosses zero (steady-state latencies are nearly linear in C, so one or two
+    rounds find the edge), every other round at the bracket's middle instead (so no round is
+    worse than bisection). The edge found is the same; only the number of rounds differs."""
     ones = np.ones(len(batch))
-    ok1, op1 = _within(batch, objectives, ones, isl, osl, cached)
-    top, op_top = _within(batch, objectives, c_max, isl, osl, cached)
+    ok1, g_lo, op1 = _within(batch, objectives, ones, isl, osl, cached)
+    top, g_hi, op_top = _within(batch, objectives, c_max, isl, osl, cached)
     lo, hi = ones.copy(), c_max.astype(float)
     active = ok1 & ~top & (hi - lo > 1)
+    rounds = 0
     while active.any():
-        idx = np.flatnonzero(active)
-        mid = (lo[idx] + hi[idx]) // 2
-        ok, _ = _within(batch.take(idx), objectives, mid, isl, osl, cached[idx])
-        lo[idx] = np.where(ok, mid, lo[idx])
-        hi[idx] = np.where(ok, hi[idx], mid)
-        active[idx] = hi[idx] - lo[idx] > 1
+        i = np.flatnonzero(active)
+        if rounds % 2 == 0:  # where the margin's chord crosses zero
+            guess = lo[i] + (hi[i] - lo[i]) * (-g_lo[i]) / np.maximum(g_hi[i] - g_lo[i], 1e-300)
+        else:
+            guess = (lo[i] + hi[i]) / 2
+        c = np.clip(np.floor(guess), lo[i], hi[i] - 1)  # tests c (if above lo) and c + 1 (if below hi)
+        both = np.concatenate([i, i])
+        ok, g, _ = _within(batch.take(both), objectives, np.concatenate([c, c + 1]), isl, osl, cached[both])
+        m = len(i)
+        for probe, held, margin in ((c, ok[:m], g[:m]), (c + 1, ok[m:], g[m:])):
+            inside = (probe > lo[i]) & (probe < hi[i])
+            up, down = inside & held, inside & ~held
+            lo[i] = np.where(up, probe, lo[i])
+            g_lo[i] = np.where(up, margin, g_lo[i])
+            hi[i] = np.where(down, probe, hi[i])
+            g_hi[i] = np.where(down, margin, g_hi[i])
+        active[i] = hi[i] - lo[i] > 1
+        rounds += 1
     return np.where(top, c_max, np.where(ok1, lo, 0.0)), op1, top, op_top
 
 
@@ -339,10 +363,10 @@ def screen(w: Workload, c: SelfHostedCandidate, gpus: Sequence[GPU], precisions:
     t = c.tokens(w.tokens)
     isl, osl = max(round(t.input), 1), max(round(t.generated), 1)
     if isl + osl > model.max_context:
-        excluded.append(f"{c.label or model.key}: {isl:,} input + {osl:,} output tokens exceed its context of "
+        excluded.append(f"{_label(c)}: {isl:,} input + {osl:,} output tokens exceed its context of "
                         f"{model.max_context:,} tokens")
         return None
-    bases, names, prices = _bases(model, c, gpus, precisions, engines, skipped)
+    bases, precision_names, prices = _bases(model, c, gpus, precisions, engines, skipped)
     if not bases:
         return None
     base, tp, dp, ep, batch_size = _rows(model, bases, c.max_tp, batches)
@@ -359,48 +383,67 @@ def screen(w: Workload, c: SelfHostedCandidate, gpus: Sequence[GPU], precisions:
     capacity, replicas, usd_hour = np.zeros(n), np.zeros(n), np.full(n, np.inf)
     ttft, tpot = np.full(n, np.nan), np.full(n, np.nan)
     binding, step_bound = np.full(n, "", dtype=object), np.full(n, "", dtype=object)
-    idx = np.flatnonzero(fits)
-    if len(idx):
-        sub, cached, c_max = batch.take(idx), cached_all[idx], mem.max_concurrency[idx]
+    # The steady state does not read the engine's max batch (only the memory plan's cap does) and
+    # every objective grows with C, so each structure — GPU, precision, engine, layout: the rows
+    # that differ only in max batch, consecutive — is bisected once up to its KV capacity, and a
+    # row then holds the smaller of that and its own cap (what ``mean_slo_point`` finds for it).
+    nb = len(batches)
+    first = np.arange(0, n, nb)
+    first = first[fits[first]]  # a structure fits, or not, whatever its max batch
+    if len(first):
+        sb, s_cached = batch.take(first), cached_all[first]
         as_means = [Objective(o.metric, "mean", o.limit_s) for o in objectives]
-        C, op1, top, op_top = _slo_concurrency(sub, as_means, isl, osl, cached, c_max)
-        ratio = np.zeros(len(idx))
+        # No row holds more than its KV capacity nor its largest max batch per attention-DP group.
+        s_cap_max = np.minimum(mem.kv_capacity_sequences[first], batch.dp[first] * max(batches))
+        Cs, op1, top, op_top = _slo_concurrency(sb, as_means, isl, osl, s_cached, s_cap_max)
+        ratio = np.zeros(len(first))
         for o in objectives:
             ratio = np.maximum(ratio, steady_value(op1, o.metric) / o.limit_s)
-        miss_ratio[idx] = ratio
-        ok = C >= 1
-        f = idx[ok]
-        if len(f):
-            fb, fc, fcm, fC = sub.take(np.flatnonzero(ok)), cached[ok], c_max[ok], C[ok]
-            # The point at C: the one at the cap where the objectives held there, else new.
-            cap, bound = op_top.requests_per_s[ok], op_top.step.binding[ok]
-            below = np.flatnonzero(~top[ok])
-            if len(below):
-                op = operating_point(fb.take(below), fC[below], isl, osl, cached=fc[below])
-                cap[below], bound[below] = op.requests_per_s, op.step.binding
-            k = np.ceil(w.requests_per_s_peak / (cap * w.utilisation))
-            conc[f], capacity[f], replicas[f] = fC, cap, k
-            usd_hour[f] = k * fb.gpus * np.asarray(prices)[base[f]]
-            at = _near_rate(fb, w.requests_per_s_peak / k, isl, osl, fc, fcm, op1.e2e_s[ok])
-            ttft[f], tpot[f] = at.ttft_s, at.tpot_s
-            step_bound[f] = bound
-            binding[f] = _screen_binding(fb, objectives, fC, fcm, mem.limited_by[f], isl, osl, fc)
-    return Screen(c, model, t, isl, osl, hit, bases, names, np.asarray(prices), base, tp, dp, ep, batch_size, fits,
-                  need / mem.gpu_bytes, conc, miss_ratio, capacity, replicas, usd_hour, ttft, tpot, binding, step_bound)
+        # Each structure's point at its Cs, and the objective one more sequence breaks there.
+        s_cap, s_bound = op_top.requests_per_s.copy(), op_top.step.binding.copy()
+        s_binding = np.full(len(first), "KV capacity", dtype=object)
+        below = np.flatnonzero((Cs >= 1) & ~top)
+        if len(below):
+            op = operating_point(sb.take(below), Cs[below], isl, osl, cached=s_cached[below])
+            s_cap[below], s_bound[below] = op.requests_per_s, op.step.binding
+            s_binding[below] = _slo_binding(sb.take(below), objectives, Cs[below] + 1, isl, osl, s_cached[below])
+        # Every row of those structures.
+        s = np.repeat(np.arange(len(first)), nb)
+        r = (first[:, None] + np.arange(nb)).ravel()
+        c_row = mem.max_concurrency[r]
+        miss_ratio[r] = ratio[s]
+        ok = Cs[s] >= 1
+        C = np.where(ok, np.minimum(Cs[s], c_row), 0.0)
+        capped = ok & (c_row <= Cs[s])  # the row's own memory cap binds
+        cap, bound = s_cap[s], s_bound[s]
+        new = np.flatnonzero(capped & (c_row < Cs[s]))
+        if len(new):
+            op = operating_point(batch.take(r[new]), c_row[new], isl, osl, cached=cached_all[r[new]])
+            cap[new], bound[new] = op.requests_per_s, op.step.binding
+        names = np.where(mem.limited_by[r] == "kv_capacity", "KV capacity", "max batch")
+        rows, C, cap, bound, names = r[ok], C[ok], cap[ok], bound[ok], np.where(capped, names, s_binding[s])[ok]
+    if len(first) and len(rows):
+        k = np.ceil(w.requests_per_s_peak / (cap * w.utilisation))
+        conc[rows], capacity[rows], replicas[rows], step_bound[rows], binding[rows] = C, cap, k, bound, names
+        usd_hour[rows] = k * batch.gpus[rows] * np.asarray(prices)[base[rows]]
+        # Near-peak latencies (to rank for simulation): once per structure, replica count and cap.
+        key = np.stack([s[ok], k, mem.max_concurrency[rows]], axis=1)
+        _, pick, back = np.unique(key, axis=0, return_index=True, return_inverse=True)
+        at = _near_rate(batch.take(rows[pick]), w.requests_per_s_peak / k[pick], isl, osl, cached_all[rows[pick]],
+                        mem.max_concurrency[rows[pick]], op1.e2e_s[s[ok][pick]])
+        ttft[rows], tpot[rows] = at.ttft_s[back.ravel()], at.tpot_s[back.ravel()]
+    return Screen(c, model, t, isl, osl, hit, bases, precision_names, np.asarray(prices), base, tp, dp, ep,
+                  batch_size, fits, need / mem.gpu_bytes, conc, miss_ratio, capacity, replicas, usd_hour, ttft, tpot,
+                  binding, step_bound)
 
 
-def _screen_binding(batch: Deployments, objectives: Sequence[Objective], C: np.ndarray, c_max: np.ndarray,
-                    limited_by: np.ndarray, isl: int, osl: int, cached: np.ndarray) -> np.ndarray:
-    """What stops each row at ``C`` live sequences: its memory limit at ``c_max``, else the first
-    objective that one more sequence breaks (as a mean)."""
-    out = np.where(limited_by == "kv_capacity", "KV capacity", "max batch").astype(object)
-    below = np.flatnonzero(C < c_max)
-    if len(below) and objectives:
-        op = operating_point(batch.take(below), C[below] + 1, isl, osl, cached=cached[below])
-        names = np.full(len(below), "", dtype=object)
-        for o in reversed(objectives):  # the first objective broken wins
-            names = np.where(steady_value(op, o.metric) > o.limit_s, _objective_name(o), names)
-        out[below] = names
+def _slo_binding(batch: Deployments, objectives: Sequence[Objective], C: np.ndarray, isl: int, osl: int,
+                 cached: np.ndarray) -> np.ndarray:
+    """The first objective each row breaks (as a mean) with ``C`` live sequences."""
+    op = operating_point(batch, C, isl, osl, cached=cached)
+    out = np.full(len(batch), "", dtype=object)
+    for o in reversed(objectives):  # the first objective broken wins
+        out = np.where(steady_value(op, o.metric) > o.limit_s, _objective_name(o), out)
     return out
 
 
@@ -448,7 +491,7 @@ def _confirm(w: Workload, sp: Screen, row: int, objectives: Sequence[Objective],
         return hourly_cost(c, dep, k, op, op.requests_per_s, mean_rps).usd_per_hour < best_usd_hour
 
     cfg = sp.config(row)
-    label = f"{c.label or sp.model.key} @ {cfg.gpu}"
+    label = f"{_label(c)} @ {cfg.gpu}"
     sized = tail_replicas(dep, objectives, isl, osl, hit, peak_u, op.requests_per_s, worth)
     if sized.replicas is None:
         if not sized.how or sized.simulation is None:
@@ -456,13 +499,17 @@ def _confirm(w: Workload, sp: Screen, row: int, objectives: Sequence[Objective],
         ratio, o = _worst(sized.simulation, objectives)
         return _Miss(f"{label}: {cfg.describe()}", ratio, o, sized.how)
     k = sized.replicas
-    for _ in range(REPORT_BUMPS + 1):  # the run at the peak itself must meet too (see docstring)
+    for _ in range(REPORT_BUMPS + 1):
+        # The run at the replica's share of the peak gives the latencies shown; it must serve too
+        # (a lower rate than the sizing's, so it nearly always does). One more replica when it
+        # does not, checked again at the utilisation target.
+        sizing_ok = k == sized.replicas or serves(simulate_at(dep, peak_u / k, isl, osl, hit, objectives))
         est = estimate(sp.model, dep.gpu, precision=sp.base_precision[sp.base[row]], tp=dep.tp, isl=isl, osl=osl,
                        rate=w.requests_per_s_peak / k, engine=dep.engine, cached_input_fraction=hit,
                        requests=SIM_REQUESTS, warmup=SIM_WARMUP, seed=SIM_SEED, dp=dep.dp, ep=dep.ep)
         sim = est.simulation
         assert sim is not None
-        if serves(sim, objectives):
+        if sizing_ok and serves(sim, objectives):
             break
         k += 1
     else:
@@ -607,12 +654,13 @@ def plan(workload: Workload | Path | str, *, slo: Slo | str | None = None, gpus:
     with task(progress, "screening configurations") as bar:
         for cand in w.self_hosted:
             if cand.usd_per_gpu_hour is not None and len(gpu_list) > 1:
-                raise InputError(f"{cand.label or cand.model}: usd_per_gpu_hour gives one price to every GPU type "
+                raise InputError(f"{_label(cand)}: usd_per_gpu_hour gives one price to every GPU type "
                                  f"and plan searches {len(gpu_list)}; name one with --gpus, or remove it to use "
                                  "the catalog's prices")
-            if w.min_accuracy and (cand.accuracy is None or cand.accuracy < w.min_accuracy):
-                acc = "no accuracy stated" if cand.accuracy is None else f"accuracy {cand.accuracy:.0%}"
-                excluded.append(f"{cand.label or cand.model}: {acc}, below the bar of {w.min_accuracy:.0%}")
+            if w.min_accuracy is not None and cand.accuracy is not None and cand.accuracy < w.min_accuracy:
+                # compare's quality bar (_apply_quality_bar), before any search
+                excluded.append(f"{_label(cand)}: accuracy {cand.accuracy:.0%} below the bar of "
+                                f"{w.min_accuracy:.0%}")
                 continue
             sp = screen(w, cand, gpu_list, precision_list, engine_list, batch_list, objectives, excluded, skipped)
             if sp is not None:
@@ -674,6 +722,10 @@ def plan(workload: Workload | Path | str, *, slo: Slo | str | None = None, gpus:
                 runner, frontier, options, searched, assumptions, excluded, not_searched, unmet)
 
 
+def _label(c: SelfHostedCandidate) -> str:
+    return c.label or find_model(c.model).key
+
+
 def _differs(a: PlanPoint, b: PlanPoint) -> bool:
     """Whether ``a`` is another way of serving, not ``b`` with only another max batch."""
     if a.config is None or b.config is None:
@@ -686,6 +738,8 @@ def _unmet(spaces: list[Screen], misses: list[_Miss], not_searched: dict[str, li
     """Why no option meets: the binding objective and the closest miss, or what stopped the search."""
     if misses:
         m = min(misses, key=lambda m: m.ratio)
+        if not m.ratio > 1:  # every objective met, but the replica could not keep up
+            return f"no option keeps up with the load; the closest is {m.label}, {m.detail}"
         return (f"no option meets the SLO; {m.objective} binds: the closest miss is {m.label}, "
                 f"{m.detail} ({m.ratio:.2f}x the limit)")
     fitting = [(float(sp.need_ratio[r]), sp, int(r)) for sp in spaces for r in range(len(sp))]
@@ -693,8 +747,8 @@ def _unmet(spaces: list[Screen], misses: list[_Miss], not_searched: dict[str, li
         ratio, sp, row = min(fitting, key=lambda x: x[0])
         cfg, dep = sp.config(row), sp.deployment(row)
         return (f"no configuration fits in memory: the closest, {sp.model.key} on {cfg.layout} {cfg.precision} "
-                f"({cfg.engine}), needs {ratio * dep.gpu.memory_bytes / 1e9:.1f} GB per GPU for one "
-                f"{sp.isl + sp.osl:,}-token sequence, has {dep.gpu.memory_bytes / 1e9:.1f} GB; "
+                f"({cfg.engine}), needs {ratio * dep.gpu.memory_bytes / 1e9:.3g} GB per GPU for one "
+                f"{sp.isl + sp.osl:,}-token sequence, has {dep.gpu.memory_bytes / 1e9:.3g} GB; "
                 "allow more GPUs per replica (max_tp) or shorter requests")
     if not spaces and not_searched:
         why, keys = next(iter(not_searched.items()))

@@ -65,6 +65,10 @@ def plan(
         raise TruecostError(p.unmet)
 
 
+def _rate(x: float) -> str:
+    return f"{x:,.0f}" if x >= 100 else f"{x:.3g}"
+
+
 def _point_cells(p: PlanPoint, ref: int) -> tuple[str, str]:
     """The option cell (label, sizing, engine; price source ``[ref]``) and the binding cell."""
     o, c = p.option, p.config
@@ -92,7 +96,7 @@ def render(p: Plan) -> None:
         con.print("\n".join(textwrap.wrap(text, con.width, subsequent_indent="  ", break_on_hyphens=False))
                   if text else "", markup=False, highlight=False, soft_wrap=True)
     s = p.searched
-    line(f"{p.workload}: peak {p.peak_requests_per_s:.3g} req/s; SLO {', '.join(p.objectives) or 'none'}")
+    line(f"{p.workload}: peak {_rate(p.peak_requests_per_s)} req/s; SLO {', '.join(p.objectives) or 'none'}")
     line(f"searched {s['configurations']:,} configurations: {s['fit']:,} fit in memory, "
          f"{s['within_slo_as_means']:,} meet the SLO as steady-state means; {s['simulated']} simulated, "
          f"{s['confirmed']} confirmed")
@@ -107,6 +111,7 @@ def render(p: Plan) -> None:
             r = p.runner_up
             line(f"runner-up, {more:+.0%}/task: {_summary(r, stats, ref(r) if r.config else None)}")
     if p.frontier:
+        line("")
         t = Table(title=f"Pareto frontier: $/task vs TTFT {p.ttft_stat} and TPOT {p.tpot_stat} (simulated at the peak)",
                   title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
         t.add_column("#", justify="right")

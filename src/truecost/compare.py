@@ -6,9 +6,9 @@ models also attention data parallelism and expert parallelism). One replica's ca
 the highest request rate at which it meets the SLO: for mean objectives (``ttft_s``) the steady
 state with the most live sequences whose modelled means hold; for percentile objectives
 (``ttft_p95_s``) the highest Poisson rate at which a simulation of the replica (``perf/
-simulate.py``: queueing, chunked prefill, KV admission) meets them — found by bisection, seeded,
-each configuration screened first by its steady-state bound so that only those that could be the
-cheapest are simulated. Then ``ceil(peak / (capacity × utilisation))`` replicas run around the
+simulate.py``: queueing, chunked prefill, KV admission) keeps up and meets them — found by
+bisection, seeded (``sizing.py``, shared with ``plan``), each configuration screened first by its
+steady-state bound so that only those that could be the cheapest are simulated. Then ``ceil(peak / (capacity × utilisation))`` replicas run around the
 clock (sized for the peak hour, paid every hour); the cheapest configuration per GPU type is
 reported. Owned GPUs pay for their modelled power (``perf/power.py``) at the mean load they
 carry. On engines that cache prefixes, the workload's cached input (× the candidate's hit

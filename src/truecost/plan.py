@@ -709,7 +709,9 @@ def plan(workload: Workload | Path | str, *, slo: Slo | str | None = None, gpus:
                 run(si, row, prune=False)
     searched["confirmed"] = len(confirmed)
 
-    options = sorted(points + confirmed, key=lambda p: p.option.usd_per_task)
+    # Cheapest first; at equal cost the faster (TTFT, then TPOT; API latency is unknown: last).
+    options = sorted(points + confirmed, key=lambda p: (p.option.usd_per_task, p.option.ttft_s or math.inf,
+                                                        p.option.tpot_s or math.inf))
     frontier_idx = _pareto([(p.option.usd_per_task, p.option.ttft_s or 0.0, p.option.tpot_s or 0.0)
                             for p in confirmed], FRONTIER_MARGIN)
     frontier = sorted((confirmed[i] for i in frontier_idx), key=lambda p: p.option.usd_per_task)

@@ -107,9 +107,10 @@ def render(p: Plan) -> None:
         line("")
         line(f"cheapest: {_summary(p.best, stats, ref(p.best) if p.best.config else None)}")
         if p.runner_up is not None:
-            more = p.runner_up.option.usd_per_task / p.best.option.usd_per_task - 1
             r = p.runner_up
-            line(f"runner-up, {more:+.0%}/task: {_summary(r, stats, ref(r) if r.config else None)}")
+            more = r.option.usd_per_task / p.best.option.usd_per_task - 1
+            by = "same $/task" if more < 1e-9 else f"{more:+.1%}/task" if more < 0.01 else f"{more:+.0%}/task"
+            line(f"runner-up, {by}: {_summary(r, stats, ref(r) if r.config else None)}")
     if p.frontier:
         line("")
         t = Table(title=f"Pareto frontier: $/task vs TTFT {p.ttft_stat} and TPOT {p.tpot_stat} (simulated at the peak)",

@@ -82,7 +82,8 @@ def _point_cells(p: PlanPoint, ref: int) -> tuple[str, str]:
 def _summary(p: PlanPoint, stats: tuple[str, str], ref: int | None) -> str:
     o = p.option
     if p.config is None:
-        return f"{o.label} (API): {usd(o.usd_per_task)}/task, {usd(o.usd_per_month)}/month; latency not modelled"
+        return (f"{o.label}: {o.how}, {usd(o.usd_per_task)}/task, {usd(o.usd_per_month)}/month; latency not "
+                "modelled")
     c = p.config
     return (f"{o.label} [{ref}]: {o.replicas} x ({c.layout} {c.precision}), engine {c.engine}, max batch {c.max_batch}; "
             f"{usd(o.usd_per_task)}/task, {usd(o.usd_per_month)}/month; TTFT {stats[0]} {seconds(o.ttft_s)}, "

@@ -106,6 +106,7 @@ class TailSizing:
     # The objectives missed with one replica fewer when simulation raised the count above the
     # steady-state bound (they bind); empty when the bound's count met.
     raised_by: tuple[Objective, ...] = ()
+    saturated_below: bool = False  # with one replica fewer the run could not keep up
 
 
 def tail_replicas(dep: Deployment, tails: Sequence[Objective], isl: int, osl: int, hit: float, peak_rps: float,
@@ -138,7 +139,7 @@ def tail_replicas(dep: Deployment, tails: Sequence[Objective], isl: int, osl: in
             missed, miss_sim = mid, sim
     how = f"meets at {peak_rps / k:.3g} req/s" + (f", misses at {peak_rps / missed:.3g}" if missed else "")
     raised_by = () if miss_sim is None else tuple(o for o in tails if not miss_sim.meets([o]))
-    return TailSizing(k, peak_rps / k, how, met_sim, raised_by)
+    return TailSizing(k, peak_rps / k, how, met_sim, raised_by, miss_sim is not None and miss_sim.saturated)
 
 
 def hourly_cost(c: SelfHostedCandidate, dep: Deployment, replicas: int, op: OperatingPoint, capacity_rps: float,

@@ -63,13 +63,15 @@ class Config:
         return self.tp * self.dp
 
     def describe(self) -> str:
-        return f"{self.layout} {self.precision}, {self.engine}, batch {self.max_batch}"
-
+        return f"{self.layout} {self.precision}, {self.engine}, max batch {self.max_batch}"
 
 
 @dataclass
 class Screen:
-    """One candidate model's search space and the screen's figures, one element per row."""
+    """One candidate model's search space and the screen's figures, one element per row (a
+    configuration: ``bases[base]`` laid out as ``tp``/``dp``/``ep`` with max batch ``batch``).
+    ``usd_hour`` and ``replicas`` are the screen's bounds; rows that do not fit, or miss an
+    objective at one live sequence, have ``conc`` 0 and ``usd_hour`` inf."""
 
     c: SelfHostedCandidate
     model: ModelArch

@@ -103,10 +103,11 @@ class TailSizing:
     rate_rps: float  # the per-replica rate the count was verified at (0 when none)
     how: str
     simulation: Simulation | None = None  # the run that met at ``rate_rps`` (or the last miss)
-    # The objectives missed with one replica fewer when simulation raised the count above the
-    # steady-state bound (they bind); empty when the bound's count met.
+    # When simulation raised the count above the steady-state bound: the objectives missed with
+    # one replica fewer (they bind), and whether that run could not keep up. Empty and False when
+    # the bound's count met.
     raised_by: tuple[Objective, ...] = ()
-    saturated_below: bool = False  # with one replica fewer the run could not keep up
+    saturated_below: bool = False
 
 
 def tail_replicas(dep: Deployment, tails: Sequence[Objective], isl: int, osl: int, hit: float, peak_rps: float,
@@ -116,7 +117,7 @@ def tail_replicas(dep: Deployment, tails: Sequence[Objective], isl: int, osl: in
     replica) up, doubling until one meets, then bisection between the last miss and the first
     meet. Stops early when ``worth(k)`` says k replicas cannot beat a cheaper configuration.
     Gives up when even ``GIVE_UP_FRACTION`` of the bound misses."""
-    k = max(1, math.ceil(peak_rps / upper_rps))
+    k = bound = max(1, math.ceil(peak_rps / upper_rps))
     missed, miss_sim = 0, None
     while True:
         if not worth(k):
@@ -138,8 +139,9 @@ def tail_replicas(dep: Deployment, tails: Sequence[Objective], isl: int, osl: in
         else:
             missed, miss_sim = mid, sim
     how = f"meets at {peak_rps / k:.3g} req/s" + (f", misses at {peak_rps / missed:.3g}" if missed else "")
-    raised_by = () if miss_sim is None else tuple(o for o in tails if not miss_sim.meets([o]))
-    return TailSizing(k, peak_rps / k, how, met_sim, raised_by, miss_sim is not None and miss_sim.saturated)
+    raised = miss_sim is not None and k > bound  # simulation needed more replicas than the bound
+    raised_by = tuple(o for o in tails if not miss_sim.meets([o])) if raised else ()
+    return TailSizing(k, peak_rps / k, how, met_sim, raised_by, raised and miss_sim.saturated)
 
 
 def hourly_cost(c: SelfHostedCandidate, dep: Deployment, replicas: int, op: OperatingPoint, capacity_rps: float,

@@ -66,7 +66,7 @@ def test_plan_with_no_option_exits_1_naming_the_binding_slo(cli, tmp_path):
     # ceil(20 / 1.41958) = 15 replicas (one sequence: 1 / (100 × 7.0443008 ms) = 1.41958 req/s),
     # doubles to 960 where 20 / 960 = 0.0208 req/s is below 1/64 of 1.41958, and gives up.
     assert r.stderr == ("error: no option meets the SLO; tpot p95 <= 5 ms binds: the closest miss is hand-2l @ "
-                        "hand-gpu: 1x hand-gpu bf16, hand, batch 16, tpot p95 7.0 ms > 5.0 ms even at 0.0208 req/s "
+                        "hand-gpu: 1x hand-gpu bf16, hand, max batch 16, tpot p95 7.0 ms > 5.0 ms even at 0.0208 req/s "
                         "(1.41x the limit)\n")
     assert r.stdout.startswith("hand: peak 20 req/s; SLO tpot p95 <= 5 ms\n")
 

@@ -98,7 +98,7 @@ def test_no_option_says_which_slo_binds_and_the_closest_miss(tmp_path):
     assert p.searched["within_slo_as_means"] == 0 and p.searched["simulated"] == 1
     # A lone request's TPOT: its 99 decode steps at contexts 101..199, 6.9206016 + 0.08192·(ctx/100) ms.
     assert p.unmet.startswith("no option meets the SLO; tpot p95 <= 5 ms binds: the closest miss is "
-                              "hand-2l @ hand-gpu: 1x hand-gpu bf16, hand, batch 16, tpot p95 ")
+                              "hand-2l @ hand-gpu: 1x hand-gpu bf16, hand, max batch 16, tpot p95 ")
     assert "ms > 5.0 ms even at" in p.unmet
 
 

@@ -465,5 +465,8 @@ def _assumptions(w: Workload, objectives: Sequence[Objective], gpus: Sequence[GP
         "(sizing) and at its share of the peak (the latencies shown)",
         "self-hosted replicas run for the peak, 730 h/month; API latency is not modelled (measure it with "
         "`truecost bench`)",
+        "performance modelled (roofline, steady state, serving simulation) with GPU and model figures from the "
+        "catalog and engine terms " + "; ".join(f"{e.key}: {e.calibration or 'uncalibrated engine defaults'}"
+                                                for e in engines),
     ]
 

@@ -91,3 +91,20 @@ def test_plan_errors_are_one_line(cli, extra, message):
 def test_plan_missing_workload_is_one_line(cli, tmp_path):
     r = cli("plan", str(tmp_path / "nope.toml"))
     assert r.code == 1 and r.stderr == f"error: {tmp_path / 'nope.toml'}: file not found\n"
+
+
+def test_plan_searches_a_saved_calibrated_engine_by_name(cli, hand, tmp_path):
+    # `truecost calibrate` saves profiles under $TRUECOST_HOME/engines/<name>.toml (conftest points
+    # TRUECOST_HOME at a temporary directory); --engines names them like shipped ones.
+    import os
+    from pathlib import Path
+
+    saved = Path(os.environ["TRUECOST_HOME"]) / "engines"
+    saved.mkdir(parents=True, exist_ok=True)
+    (saved / "handcal.toml").write_text(hand["engine"].read_text().replace('["hand"]', '["handcal"]'))
+    r = cli("plan", str(hand["workload"]), "--gpus", str(hand["gpu"]), "--engines", "handcal,tuned",
+            "--precisions", "bf16", "--max-batch", "16", "--quiet", "--json")
+    assert r.code == 0, r.stderr
+    d = json.loads(r.stdout)
+    assert d["best"]["config"]["engine"] == "handcal"
+    assert "engines handcal, tuned" in " ".join(d["assumptions"])

@@ -3,6 +3,7 @@
     >>> import truecost
     >>> truecost.estimate("llama-3.1-8b", "h100-sxm", precision="fp8").output_tokens_per_s  # doctest: +SKIP
     >>> truecost.compare("examples/chat-assistant.toml").ranked[0].label  # doctest: +SKIP
+    >>> truecost.plan("examples/chat-assistant.toml", slo="ttft_p95=2s").best.option.how  # doctest: +SKIP
     >>> from truecost.perf.traffic import Poisson, Fixed
     >>> dep = truecost.make_deployment("llama-3.1-8b", "h100-sxm", "fp8")  # doctest: +SKIP
     >>> truecost.simulate(dep, Poisson(10), Fixed(1000, 200)).ttft.p95  # doctest: +SKIP
@@ -31,6 +32,7 @@ from .forecast import Forecast as Forecast, forecast as forecast
 from .perf.engine import engines as engines
 from .perf.serving import Estimate as Estimate, estimate as estimate, make_deployment as make_deployment
 from .perf.simulate import Simulation as Simulation, simulate as simulate
+from .plan import Plan as Plan, plan as plan
 from .prices import Offer as Offer, offer as offer, offers as offers
 from .eval import EvalResult as EvalResult, load_eval as load_eval, run_eval as run_eval
 from .provenance import Provenance as Provenance
@@ -66,6 +68,7 @@ __all__ = [
     "InputError",
     "Offer",
     "Option",
+    "Plan",
     "Provenance",
     "Report",
     "RouteResult",
@@ -91,6 +94,7 @@ __all__ = [
     "models",
     "offer",
     "offers",
+    "plan",
     "report",
     "run_bench",
     "run_eval",

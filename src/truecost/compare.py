@@ -6,9 +6,9 @@ models also attention data parallelism and expert parallelism). One replica's ca
 the highest request rate at which it meets the SLO: for mean objectives (``ttft_s``) the steady
 state with the most live sequences whose modelled means hold; for percentile objectives
 (``ttft_p95_s``) the highest Poisson rate at which a simulation of the replica (``perf/
-simulate.py``: queueing, chunked prefill, KV admission) meets them — found by bisection, seeded,
-each configuration screened first by its steady-state bound so that only those that could be the
-cheapest are simulated. Then ``ceil(peak / (capacity × utilisation))`` replicas run around the
+simulate.py``: queueing, chunked prefill, KV admission) keeps up and meets them — found by
+bisection, seeded (``sizing.py``, shared with ``plan``), each configuration screened first by its
+steady-state bound so that only those that could be the cheapest are simulated. Then ``ceil(peak / (capacity × utilisation))`` replicas run around the
 clock (sized for the peak hour, paid every hour); the cheapest configuration per GPU type is
 reported. Owned GPUs pay for their modelled power (``perf/power.py``) at the mean load they
 carry. On engines that cache prefixes, the workload's cached input (× the candidate's hit
@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import asdict, dataclass, field
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal, get_args
 
@@ -32,24 +31,16 @@ from .catalog import gpu as find_gpu, model as find_model
 from .perf.deployment import Deployment, layouts
 from .perf.engine import engine as find_engine
 from .perf.memory import memory_plan
-from .perf.power import mean_power_w_per_gpu, step_power
-from .perf.serving import OperatingPoint, estimate, make_deployment, operating_point
-from .perf.simulate import Objective, Simulation, Stat, simulate
-from .perf.traffic import Fixed, Poisson
+from .perf.serving import OperatingPoint, estimate, make_deployment
+from .perf.simulate import Objective, Stat
 from .prices import Offer, load_offers, offer
 from .eval.profiles import resolve_candidates
+from .sizing import SIM_REQUESTS, SIM_SEED, SIM_WARMUP, hourly_cost, mean_slo_point, tail_replicas
 from .workload import ApiCandidate, SelfHostedCandidate, Tokens, Workload, load_workload
 
 __all__ = ["Comparison", "Option", "compare"]
 
 DAYS_PER_MONTH = HOURS_PER_MONTH / 24
-# Percentile SLOs are judged on simulations of one replica under Poisson arrivals at the per-
-# replica peak rate: this many requests (the first SIM_WARMUP, sent into an empty engine, left out
-# of the percentiles), seeded, so every run of the search sees the same arrivals. The search is
-# over the replica count, so it needs no finer rate than the one that changes the cost.
-SIM_REQUESTS = 600
-SIM_WARMUP = 100
-SIM_SEED = 0
 RankBy = Literal["task", "correct", "month"]  # $/task, $/correct answer, $/month
 
 
@@ -262,71 +253,6 @@ class _Screened:
     usd_per_hour_bound: float
 
 
-def _mean_slo_point(dep: Deployment, means: tuple[Objective, ...], isl: float, osl: float, c_max: int,
-                    cached: float) -> OperatingPoint | None:
-    """The steady-state operating point with the most live sequences at which every mean
-    objective holds (None if even one sequence misses one). TTFT, TPOT and E2E all grow with
-    concurrency, so bisection finds the edge."""
-    by_metric = {"ttft": "ttft_s", "tpot": "tpot_s", "itl": "tpot_s", "e2e": "e2e_s"}
-
-    def within(c: int) -> OperatingPoint | None:
-        op = operating_point(dep, c, isl, osl, cached=cached)
-        return op if all(getattr(op, by_metric[o.metric]) <= o.limit_s for o in means) else None
-
-    best = within(1)
-    if best is None:
-        return None
-    top = within(c_max)
-    if top is not None:
-        return top
-    lo, hi = 1, c_max
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        op = within(mid)
-        if op is not None:
-            lo, best = mid, op
-        else:
-            hi = mid
-    return best
-
-
-def _simulate_at(dep: Deployment, rate: float, isl: int, osl: int, hit: float,
-                 tails: tuple[Objective, ...]) -> Simulation:
-    return simulate(dep, Poisson(rate), Fixed(isl, osl), requests=SIM_REQUESTS, warmup=SIM_WARMUP, seed=SIM_SEED,
-                    objectives=tails, prefix_hit_fraction=hit)
-
-
-def _tail_replicas(dep: Deployment, tails: tuple[Objective, ...], isl: int, osl: int, hit: float, peak_rps: float,
-                   upper_rps: float, worth: Callable[[int], bool]) -> tuple[int | None, float, str]:
-    """The fewest replicas whose share of the peak, ``peak_rps / k``, one replica serves with
-    its simulated percentiles within ``tails``: k from the steady-state bound (``upper_rps`` per
-    replica) up, doubling until one meets, then bisection between the last miss and the first
-    meet. Stops early when ``worth(k)`` says k replicas cannot beat a cheaper configuration
-    (returns (None, 0, "")). Returns (k, the rate it met at, how) or (None, 0, why) when even
-    1/64 of the bound misses."""
-    k = max(1, math.ceil(peak_rps / upper_rps))
-    missed = 0
-    while True:
-        if not worth(k):
-            return None, 0.0, ""
-        sim = _simulate_at(dep, peak_rps / k, isl, osl, hit, tails)
-        if sim.meets():
-            break
-        if peak_rps / k < upper_rps / 64:
-            return None, 0.0, f"{sim.misses()[0]} even at {peak_rps / k:.3g} req/s"
-        missed, k = k, 2 * k
-    while k - missed > 1:  # the answer is in (missed, k]
-        mid = (missed + k) // 2
-        if not worth(mid):
-            break
-        if _simulate_at(dep, peak_rps / mid, isl, osl, hit, tails).meets():
-            k = mid
-        else:
-            missed = mid
-    how = f"meets at {peak_rps / k:.3g} req/s" + (f", misses at {peak_rps / missed:.3g}" if missed else "")
-    return k, peak_rps / k, how
-
-
 def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float) -> list[Option]:
     t = c.tokens(w.tokens)
     isl, osl = max(round(t.input), 1), max(round(t.generated), 1)
@@ -356,7 +282,7 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                 # A percentile is at least the mean, and the steady state's mean at most the
                 # simulated one (it leaves queueing out): holding every limit as a mean bounds the
                 # capacity from above.
-                op = _mean_slo_point(dep, as_means, isl, osl, plan.max_concurrency, cached)
+                op = mean_slo_point(dep, as_means, isl, osl, plan.max_concurrency, cached)
                 if op is None:
                     reasons.append(f"{dep.layout} {precision}: misses the SLO even at one request")
                     continue
@@ -375,8 +301,9 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                     return best is None or _hourly(c, sc.dep, k, sc.op, cap, w).usd_per_hour < best.usd_per_hour
 
                 # Sized at the utilisation target: k replicas each take peak / (k·u) of offered load.
-                found, rate, why = _tail_replicas(sc.dep, tails, isl, osl, _hit(sc.dep, hit),
-                                                  w.requests_per_s_peak / w.utilisation, cap, worth)
+                sized = tail_replicas(sc.dep, tails, isl, osl, _hit(sc.dep, hit),
+                                      w.requests_per_s_peak / w.utilisation, cap, worth)
+                found, rate, why = sized.replicas, sized.rate_rps, sized.how
                 if found is None:
                     if why:
                         reasons.append(f"{sc.dep.layout} {sc.precision}: {why}")
@@ -408,13 +335,7 @@ def _hit(dep: Deployment, hit: float) -> float:
 
 def _hourly(c: SelfHostedCandidate, dep: Deployment, replicas: int, op: OperatingPoint, capacity_rps: float,
             w: Workload) -> HourlyCost:
-    """$/hour of ``replicas`` replicas of ``dep``. Owned GPUs pay for the modelled power at the
-    load they carry on average (busy share = mean rate / the replicas' capacity)."""
-    draw = step_power(dep, op.step)
-    watts = (None if draw is None
-             else mean_power_w_per_gpu(draw, w.requests_per_s_mean / (replicas * capacity_rps)))
-    return deployment_cost(dep.gpu, dep.gpus * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
-                           ownership=c.ownership, power_w_per_gpu=watts)
+    return hourly_cost(c, dep, replicas, op, capacity_rps, w.requests_per_s_mean)
 
 
 def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Sized, t: Tokens,

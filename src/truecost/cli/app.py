@@ -60,11 +60,11 @@ def _register() -> None:
     global _registered
     if _registered:
         return
-    from . import (bench, calibrate, catalog, compare, estimate, eval, forecast, report, route, runs, train,
-                   usage, validate)
+    from . import (bench, calibrate, catalog, compare, estimate, eval, forecast, plan, report, route, runs,
+                   train, usage, validate)
 
-    for module in (estimate, compare, forecast, calibrate, train, bench, eval, route, runs, usage, validate,
-                   catalog, report):
+    for module in (estimate, compare, plan, forecast, calibrate, train, bench, eval, route, runs, usage,
+                   validate, catalog, report):
         module.register(app)
     _registered = True
 

@@ -9,25 +9,30 @@ batch).
 A sequence is admitted for its full ISL+OSL (``kv_admission = "max_length"``, no eviction) or for
 its mean live context ISL+OSL/2 (``"average"``, paged KV with preemption). That KV cap alone
 explains much of the measured throughput gap between models and GPUs.
+
+``memory_plans`` is the same arithmetic over a ``Deployments`` batch (arrays, one element per
+configuration; a configuration that does not fit has ``kv_capacity_sequences`` 0 instead of an
+error).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from ..errors import DoesNotFitError
 from ..hardware import Precision
-from .deployment import Deployment
+from .deployment import Deployment, Deployments
+from .elementwise import floor, maximum, minimum, where
 
-__all__ = ["MemoryPlan", "memory_plan"]
+__all__ = ["MemoryPlan", "memory_plan", "memory_plans"]
 
 GB = 1e9
 
 
 @dataclass(frozen=True, slots=True)
 class MemoryPlan:
-    """Bytes per GPU."""
+    """Bytes per GPU (each an array over configurations for a batch)."""
 
     gpu_bytes: float
     weights_bytes: float
@@ -40,33 +45,47 @@ class MemoryPlan:
     limited_by: Literal["kv_capacity", "max_batch_size"]
 
 
-def admission_context(dep: Deployment, isl: float, osl: float) -> float:
-    return isl + osl if dep.engine.kv_admission == "max_length" else isl + osl / 2
+def admission_context(dep: Deployment | Deployments, isl: float, osl: float) -> Any:
+    return where(dep.engine.kv_admission == "max_length", isl + osl, isl + osl / 2)
 
 
-def _fits(dep: Deployment, context: float) -> tuple[bool, float, float]:
+def _fits(dep: Deployment | Deployments, kv_bytes: Any) -> tuple[Any, Any, Any]:
+    """Whether a sequence of ``kv_bytes`` per GPU fits in the KV pool; the pool; the reserve."""
     reserve = dep.engine.runtime_reserve_gib * 2**30
     free = dep.gpu.memory_bytes - dep.weights_bytes_per_gpu - reserve
-    pool = max(free, 0.0) * dep.engine.kv_memory_fraction
-    return pool >= dep.kv_bytes_per_gpu(context), pool, reserve
+    pool = maximum(free, 0.0) * dep.engine.kv_memory_fraction
+    return pool >= kv_bytes, pool, reserve
+
+
+def _plan(dep: Deployment | Deployments, isl: float, osl: float) -> tuple[Any, MemoryPlan]:
+    ctx = admission_context(dep, isl, osl)
+    # KV bytes of one admitted sequence (each context a number: the batch's engines may differ)
+    per_seq = where(dep.engine.kv_admission == "max_length", dep.kv_bytes_per_gpu(isl + osl),
+                    dep.kv_bytes_per_gpu(isl + osl / 2))
+    ok, pool, reserve = _fits(dep, per_seq)
+    cap = floor(pool // per_seq)  # sequences in one attention-DP group's pool
+    limit = minimum(cap, dep.engine.max_batch_size)
+    return ok, MemoryPlan(
+        gpu_bytes=dep.gpu.memory_bytes, weights_bytes=dep.weights_bytes_per_gpu, reserve_bytes=reserve,
+        kv_pool_bytes=pool, kv_bytes_per_sequence=per_seq, admission_context=ctx,
+        kv_capacity_sequences=cap * dep.dp, max_concurrency=limit * dep.dp,
+        limited_by=where(cap <= dep.engine.max_batch_size, "kv_capacity", "max_batch_size"),
+    )
 
 
 def memory_plan(dep: Deployment, isl: float, osl: float) -> MemoryPlan:
     """How ``dep``'s memory splits, and the most sequences of ISL/OSL it can run at once.
     Raises ``DoesNotFitError`` (with what would fit) when not even one sequence fits."""
-    ctx = admission_context(dep, isl, osl)
-    ok, pool, reserve = _fits(dep, ctx)
+    ok, plan = _plan(dep, isl, osl)
     if not ok:
-        raise DoesNotFitError(_does_not_fit_message(dep, ctx, reserve))
-    per_seq = dep.kv_bytes_per_gpu(ctx)
-    cap = int(pool // per_seq)
-    limit = min(cap, dep.engine.max_batch_size)
-    return MemoryPlan(
-        gpu_bytes=dep.gpu.memory_bytes, weights_bytes=dep.weights_bytes_per_gpu, reserve_bytes=reserve,
-        kv_pool_bytes=pool, kv_bytes_per_sequence=per_seq, admission_context=ctx,
-        kv_capacity_sequences=cap * dep.dp, max_concurrency=limit * dep.dp,
-        limited_by="kv_capacity" if cap <= dep.engine.max_batch_size else "max_batch_size",
-    )
+        raise DoesNotFitError(_does_not_fit_message(dep, plan.admission_context, plan.reserve_bytes))
+    return plan
+
+
+def memory_plans(batch: Deployments, isl: float, osl: float) -> MemoryPlan:
+    """``memory_plan`` of every configuration of ``batch`` at once; where not even one
+    sequence fits, ``max_concurrency`` is 0 (no error)."""
+    return _plan(batch, isl, osl)[1]
 
 
 def _does_not_fit_message(dep: Deployment, ctx: float, reserve: float) -> str:
@@ -86,7 +105,8 @@ def suggest_fit(dep: Deployment, ctx: float) -> str:
         if tp <= dep.tp or tp * dep.dp > dep.gpu.max_gpus_per_node or dep.model.heads % tp:
             continue
         ep = tp * dep.dp if dep.ep > 1 else 1
-        if _fits(Deployment(dep.model, dep.gpu, dep.precision, tp, dep.engine, dp=dep.dp, ep=ep), ctx)[0]:
+        wider = Deployment(dep.model, dep.gpu, dep.precision, tp, dep.engine, dp=dep.dp, ep=ep)
+        if _fits(wider, wider.kv_bytes_per_gpu(ctx))[0]:
             options.append(f"--tp {tp}")
             break
     for name in ("fp8", "int4"):
@@ -94,7 +114,7 @@ def suggest_fit(dep: Deployment, ctx: float) -> str:
             continue
         trial = Deployment(dep.model, dep.gpu, Precision.named(name, dep.gpu), dep.tp, dep.engine,
                            dp=dep.dp, ep=dep.ep)
-        if _fits(trial, ctx)[0]:
+        if _fits(trial, trial.kv_bytes_per_gpu(ctx))[0]:
             options.append(f"--precision {name}")
             break
     if not options:

@@ -15,6 +15,9 @@ These are means of a steady state. Under load the queueing the steady state leav
 waits, several prompts sharing a step's budget, a benchmark's burst start) comes from the
 discrete-event simulation (``simulate.py``): ``estimate(concurrency=...)`` and ``rate=...`` run
 it and report its percentiles beside these figures. Left out here: speculative decoding.
+
+``operating_point`` takes a ``Deployments`` batch as well as one deployment (and ``C``, ``cached``
+as arrays): every figure is then an array over the batch (``truecost.plan``'s screen).
 """
 
 from __future__ import annotations
@@ -28,11 +31,12 @@ from ..checks import finite_numbers
 from ..errors import DoesNotFitError, InputError
 from ..hardware import GPU, PrecisionName
 from ..provenance import Provenance
-from .deployment import Deployment, make_deployment
+from .deployment import Deployment, Deployments, make_deployment
+from .elementwise import ceil, is_array, maximum, minimum, where
 from .engine import EngineProfile
 from .memory import MemoryPlan, memory_plan
 from .power import step_power
-from .roofline import StepTime, causal_pairs, step_time
+from .roofline import StepTime, causal_pairs, lm_head, step_time
 from .simulate import Simulation, simulate
 from .traffic import ClosedLoop, Fixed, Poisson
 
@@ -44,6 +48,8 @@ Mode = Literal["max_throughput", "concurrency", "rate", "batch"]
 
 @dataclass(frozen=True, slots=True)
 class OperatingPoint:
+    """Steady state at ``concurrency`` live sequences (each figure an array for a batch)."""
+
     concurrency: float
     step: StepTime
     ttft_s: float
@@ -53,34 +59,53 @@ class OperatingPoint:
     requests_per_s: float
 
 
-def _steady_step(dep: Deployment, C: float, isl: float, osl: float, cached: float) -> StepTime:
+Dep = Deployment | Deployments
+
+
+def _steady_step(dep: Dep, C: Any, isl: float, osl: float, cached: Any) -> StepTime:
     finishing = C / osl  # sequences replaced per step
-    new = max(isl - cached, 1.0)  # prompt tokens computed: the prefix-cache hits are not
+    new = maximum(isl - cached, 1.0)  # prompt tokens computed: the prefix-cache hits are not
     return step_time(dep, decode_seqs=C, decode_context=isl + osl / 2, prefill_tokens=finishing * new,
                      prefill_attended=finishing * causal_pairs(new, isl - new), prefill_seqs=finishing,
-                     prefill_chunk_tokens=min(new, dep.engine.max_num_tokens))
+                     prefill_chunk_tokens=minimum(new, dep.engine.max_num_tokens))
 
 
-def _prefill_s(dep: Deployment, others: float, context: float, new: float, cached: float) -> float:
-    """Seconds to prefill ``new`` prompt tokens after ``cached`` ones, in chunks of the token
-    budget left beside ``others`` decoding sequences of mean ``context``."""
-    budget = max(dep.engine.max_num_tokens - others, 1.0)
-    chunks = math.ceil(new / budget)
-    chunk = new / chunks
-    t = 0.0
-    for i in range(chunks):
-        attended = causal_pairs(chunk, cached_tokens=cached + i * chunk)
-        t += step_time(dep, others, context, chunk, attended, 1.0 if i == chunks - 1 else 0.0).total_s
-    return t
+def _prefill_s(dep: Dep, others: Any, context: float, new: Any, cached: Any) -> Any:
+    """Seconds to prefill ``new`` prompt tokens after ``cached`` ones, in n = ⌈new / budget⌉
+    equal chunks of the token budget left beside ``others`` decoding sequences of mean
+    ``context``.
+
+    The n chunk steps differ only in what the chunk attends — chunk i attends the cache and the
+    i chunks before it, a₀ + i·chunk² pairs — and in the LM head (the last chunk emits the first
+    token). So their sum is n steps of the first chunk, plus the last chunk's logits, with the
+    prefill-attention op summed exactly: its compute time cᵢ = c₀ + i·δ grows linearly in i and
+    its KV write m is the same each time, so Σᵢ max(cᵢ, m) = k·m + Σ_{i≥k} cᵢ with k the chunks
+    where the write is the longer."""
+    budget = maximum(dep.engine.max_num_tokens - others, 1.0)
+    n = ceil(new / budget)
+    chunk = new / n
+    pairs = causal_pairs(chunk, cached_tokens=cached)
+    first = step_time(dep, others, context, chunk, pairs, 1.0)  # the first chunk, with the prompt's logits
+    if not is_array(n) and n == 1:
+        return first.total_s
+    logits = lm_head(dep, others + 1.0).time_s - lm_head(dep, others).time_s  # the last chunk's only
+    attn = first.ops["attention_prefill"]
+    c0, m = attn.compute_s, attn.memory_s
+    delta = c0 * chunk * chunk / pairs  # compute time per chunk-index step: linear in the pairs
+    k = minimum(maximum(ceil((m - c0) / delta), 0), n)
+    attention = k * m + (n - k) * c0 + delta * (n * (n - 1) / 2 - k * (k - 1) / 2)
+    summed = n * (first.total_s - logits - attn.time_s) + attention + logits
+    return where(n == 1, first.total_s, summed)
 
 
-def operating_point(dep: Deployment, C: float, isl: float, osl: float, *, cached: float = 0.0) -> OperatingPoint:
+def operating_point(dep: Dep, C: Any, isl: float, osl: float, *, cached: Any = 0.0) -> OperatingPoint:
     """Steady state with ``C`` live sequences on average; ``cached`` prompt tokens of each
-    request are prefix-cache hits."""
+    request are prefix-cache hits. ``dep`` may be a ``Deployments`` batch (``C`` and
+    ``cached`` then numbers or arrays over it)."""
     step = _steady_step(dep, C, isl, osl, cached)
     t_iter = step.total_s
-    new = max(isl - cached, 1.0)
-    ttft = dep.engine.request_overhead_s + 0.5 * t_iter + _prefill_s(dep, max(C - 1, 0.0), isl + osl / 2,
+    new = maximum(isl - cached, 1.0)
+    ttft = dep.engine.request_overhead_s + 0.5 * t_iter + _prefill_s(dep, maximum(C - 1, 0.0), isl + osl / 2,
                                                                       new, isl - new)
     e2e = ttft + (osl - 1) * t_iter
     return OperatingPoint(C, step, ttft, t_iter, e2e, C / t_iter, C / (osl * t_iter))

@@ -6,11 +6,15 @@
     >>> from truecost.perf.traffic import Poisson, Fixed
     >>> dep = truecost.make_deployment("llama-3.1-8b", "h100-sxm", "fp8")  # doctest: +SKIP
     >>> truecost.simulate(dep, Poisson(10), Fixed(1000, 200)).ttft.p95  # doctest: +SKIP
+    >>> truecost.estimate_swarm("llama-3.1-70b", "6x rtx-4090", precision="int4").tokens_per_s  # doctest: +SKIP
+    >>> truecost.estimate_offload("llama-3.1-70b", "rtx-4090", host_ram_gb=256).tokens_per_s  # doctest: +SKIP
+    >>> truecost.consortium(4, model="llama-3.1-70b", tokens=15e12).member_usd  # doctest: +SKIP
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
 from .catalog import gpus as gpus, model as model, models as models
 from .compare import Comparison as Comparison, Option as Option, compare as compare
+from .consortium import Consortium as Consortium, consortium as consortium
 from .cost import deployment_cost as deployment_cost
 from .errors import (
     CatalogError as CatalogError,
@@ -21,8 +25,10 @@ from .errors import (
     UnknownNameError as UnknownNameError,
 )
 from .perf.engine import engines as engines
+from .perf.offload import OffloadEstimate as OffloadEstimate, estimate_offload as estimate_offload
 from .perf.serving import Estimate as Estimate, estimate as estimate, make_deployment as make_deployment
 from .perf.simulate import Simulation as Simulation, simulate as simulate
+from .perf.swarm import SwarmEstimate as SwarmEstimate, estimate_swarm as estimate_swarm
 from .prices import Offer as Offer, offer as offer, offers as offers
 from .provenance import Provenance as Provenance
 from .train import (
@@ -46,14 +52,17 @@ __all__ = [
     "BenchResult",
     "CatalogError",
     "Comparison",
+    "Consortium",
     "DoesNotFitError",
     "EndpointError",
     "Estimate",
     "InputError",
     "Offer",
+    "OffloadEstimate",
     "Option",
     "Provenance",
     "Simulation",
+    "SwarmEstimate",
     "TrainEstimate",
     "TruecostError",
     "UnknownNameError",
@@ -61,9 +70,12 @@ __all__ = [
     "Workload",
     "chinchilla_tokens",
     "compare",
+    "consortium",
     "deployment_cost",
     "engines",
     "estimate",
+    "estimate_offload",
+    "estimate_swarm",
     "gpus",
     "implied_mfu",
     "load_run",

@@ -510,7 +510,6 @@ def _swarm_option(w: Workload, c: SwarmCandidate, tasks_month: float) -> Option:
     t = c.tokens(w.tokens)
     isl, osl = max(round(t.input), 1), max(round(t.generated), 1)
     means = tuple(Objective(o.metric, "mean", o.limit_s) for o in w.slo.objectives())
-    servers = c.server_list()
     label = c.label or f"{c.model} swarm"
     net = link(c.network, rtt_ms=c.rtt_ms, mbit_s=c.mbit_s)
     kw = dict(engine=c.engine, isl=isl, osl=osl, network=net, server_network=c.server_network, routing=c.routing,
@@ -518,8 +517,7 @@ def _swarm_option(w: Workload, c: SwarmCandidate, tasks_month: float) -> Option:
     best, reasons = None, []
     for precision in c.precisions:
         try:
-            base = estimate_swarm(c.model, _priced(servers, c.usd_per_gpu_hour), precision=precision,
-                                  concurrency=1, **kw)  # type: ignore[arg-type]
+            base = estimate_swarm(c.model, _priced(c), precision=precision, concurrency=1, **kw)  # type: ignore[arg-type]
         except (DoesNotFitError, InputError) as e:
             reasons.append(f"{precision}: {e}")
             continue
@@ -527,8 +525,7 @@ def _swarm_option(w: Workload, c: SwarmCandidate, tasks_month: float) -> Option:
             raise InputError(f"{label}: {base.cost_note}")
 
         def at(n: int, precision: str = precision, base=base) -> tuple[float, float, float]:  # noqa: ANN001
-            e = estimate_swarm(c.model, _priced(servers, c.usd_per_gpu_hour), precision=precision,
-                               concurrency=n, **kw)  # type: ignore[arg-type]
+            e = estimate_swarm(c.model, _priced(c), precision=precision, concurrency=n, **kw)  # type: ignore[arg-type]
             return base.ttft_s + 0.5 * e.batch_round_s, e.batch_round_s, e.batch_tokens_per_s
 
         sized = _largest_within(means, osl, base.max_sequences, at)
@@ -551,11 +548,11 @@ def _swarm_option(w: Workload, c: SwarmCandidate, tasks_month: float) -> Option:
                           c.basis == "volunteer", base.servers, base.cost_note, perf, share, tasks_month)
 
 
-def _priced(servers: str, usd_per_gpu_hour: float | None) -> str | list:
-    """The servers, with every GPU's rent replaced by ``usd_per_gpu_hour`` when given."""
-    if usd_per_gpu_hour is None:
-        return servers
-    return [Server(s.gpu, s.share, s.link, usd_per_gpu_hour) for s in parse_servers(servers)]
+def _priced(c: SwarmCandidate) -> str | list[Server]:
+    """The candidate's servers, every GPU's rent replaced by its ``usd_per_gpu_hour`` when given."""
+    if c.usd_per_gpu_hour is None:
+        return c.server_list()
+    return [Server(s.gpu, c.share, None, c.usd_per_gpu_hour) for s in parse_servers(c.server_list())]
 
 
 def _offload_option(w: Workload, c: OffloadCandidate, gpu: str, tasks_month: float) -> Option:

@@ -118,3 +118,16 @@ label = "unpriced swarm"
 model = "llama-3.1-8b"
 servers = "2x rtx-3060"
 """))
+
+
+def test_a_given_rent_replaces_the_catalogs_and_keeps_the_share(tmp_path: Path) -> None:
+    c = compare(_workload(tmp_path, """
+[[swarm]]
+model = "llama-3.1-8b"
+servers = "2x rtx-3060"
+precisions = ["int8"]
+usd_per_gpu_hour = 0.10
+share = 0.5
+"""))
+    o = c.options[0]
+    assert o.excluded is None and o.usd_per_replica_hour == pytest.approx(2 * 0.10 * 0.5)

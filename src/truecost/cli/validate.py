@@ -49,7 +49,7 @@ def _value(x: float | None) -> str:
 
 
 def _small(x: float | None) -> str:
-    return "-" if x is None else f"{x:.3g}"
+    return "-" if x is None else f"{x:#.3g}"  # 2.00, not 2
 
 
 def render(report: ValidationReport) -> None:

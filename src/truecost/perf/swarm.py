@@ -334,6 +334,9 @@ def estimate_swarm(model: str | ModelArch, servers: str | list[str | GPU | Serve
         per_seq = st.dep.model.kv_bytes(ctx_admit, st.dep.precision.kv_bytes)
         pools.append((pool, per_seq, int(pool // per_seq)))
     max_seqs = min(min(p[2] for p in pools), eng.max_batch_size)
+    if max_seqs < 1:  # the layer caps leave room for one sequence; rounding could still take it
+        raise DoesNotFitError(f"{m.key}: a server holds its layers but not one {ctx_admit:,.0f}-token sequence's "
+                              "KV cache beside them; add servers or use a shorter context")
     c_batch = max_seqs if concurrency is None else concurrency
     if concurrency is not None and concurrency > max_seqs:
         notes.append(f"concurrency {concurrency} exceeds the {max_seqs} sequences whose KV every server holds")

@@ -241,7 +241,7 @@ def test_unknown_model_type(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as e:
         catalog.model(path)
     assert str(e.value) == (f"{path} (Hugging Face config.json): model_type 'phi3' is not "
-                            "supported; supported: deepseek_v2, deepseek_v3, gemma, gemma2, gemma3, "
+                            "supported; supported: bloom, deepseek_v2, deepseek_v3, gemma, gemma2, gemma3, "
                             "gemma3_text, gpt_oss, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe")
 
 

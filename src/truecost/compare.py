@@ -23,7 +23,7 @@ import math
 from dataclasses import asdict, dataclass, field
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from .cost import HOURS_PER_MONTH, HourlyCost, deployment_cost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
@@ -234,18 +234,27 @@ def _mean_slo_point(dep: Deployment, means: tuple[Objective, ...], isl: float, o
         op = operating_point(dep, c, isl, osl, cached=cached)
         return op if all(getattr(op, by_metric[o.metric]) <= o.limit_s for o in means) else None
 
-    best = within(1)
-    if best is None:
-        return None
-    top = within(c_max)
+    return _largest_passing(c_max, within)
+
+
+T = TypeVar("T")
+
+
+def _largest_passing(c_max: int, check: Callable[[int], T | None]) -> T | None:
+    """``check(c)`` at the largest c in 1..``c_max`` where it passes (is not None), for a check
+    that passes up to an edge and fails beyond it (latencies grow with concurrency): bisection."""
+    best = check(1)
+    if best is None or c_max <= 1:
+        return best
+    top = check(c_max)
     if top is not None:
         return top
     lo, hi = 1, c_max
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        op = within(mid)
-        if op is not None:
-            lo, best = mid, op
+        r = check(mid)
+        if r is not None:
+            lo, best = mid, r
         else:
             hi = mid
     return best
@@ -437,21 +446,7 @@ def _largest_within(means: tuple[Objective, ...], osl: int, c_max: int,
         r = at(c)
         return None if r is None or not _meets(means, r[0], r[1], osl) else (c, *r)
 
-    best = ok(1)
-    if best is None or c_max <= 1:
-        return best
-    top = ok(c_max)
-    if top is not None:
-        return top
-    lo, hi = 1, c_max
-    while hi - lo > 1:
-        mid = (lo + hi) // 2
-        r = ok(mid)
-        if r is not None:
-            lo, best = mid, r
-        else:
-            hi = mid
-    return best
+    return _largest_passing(c_max, ok)
 
 
 def _at_load(at: Callable[[int], tuple[float, float, float] | None], rate: float, osl: int,
@@ -528,24 +523,33 @@ def _swarm_option(w: Workload, c: SwarmCandidate, tasks_month: float) -> Option:
             e = estimate_swarm(c.model, _priced(c), precision=precision, concurrency=n, **kw)  # type: ignore[arg-type]
             return base.ttft_s + 0.5 * e.batch_round_s, e.batch_round_s, e.batch_tokens_per_s
 
-        sized = _largest_within(means, osl, base.max_sequences, at)
-        if sized is None:
-            reasons.append(f"{precision}: misses the SLO even at one sequence "
-                           f"(TTFT {base.ttft_s:.2f} s, TPOT {base.decode_step_s:.2f} s)")
-            continue
-        cap = sized[3] / osl
-        hourly = base.usd_per_hour * math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
-        if best is None or (hourly, -cap) < (best[0], -best[1]):  # a tie goes to the faster
-            prefill = sum(s.prefill_s for s in base.slices)
-            share = prefill / (prefill + osl * sized[2] / sized[0])
-            best = (hourly, cap, precision, base, sized, share, at)
+        got = _sized(w, means, osl, precision, base.ttft_s, base.decode_step_s, base.usd_per_hour,
+                     base.max_sequences, at, sum(s.prefill_s for s in base.slices), reasons)
+        if got is not None and (best is None or got[:2] < best[:2]):
+            best = (*got, precision, base, at)
     if best is None:
         return _excluded_shared("swarm", label, t, "; ".join(reasons) or "no precision tried")
-    _, _, precision, base, sized, share, at = best
+    _, _, sized, share, precision, base, at = best
     how = f"swarm {c.server_list()} {precision}"
     perf = f"{base.provenance}; {len(base.slices)} servers, {base.routing} over {base.network}, {base.client} client"
     return _shared_option(w, c, "swarm", label, how, sized, at, base.usd_per_hour,  # type: ignore[arg-type]
                           c.basis == "volunteer", base.servers, base.cost_note, perf, share, tasks_month)
+
+
+def _sized(w: Workload, means: tuple[Objective, ...], osl: int, precision: str, ttft_s: float, tpot_s: float,
+           usd_per_hour: float, c_max: int, at: Callable[[int], tuple[float, float, float] | None], prefill_s: float,
+           reasons: list[str]) -> tuple[float, float, tuple[int, float, float, float], float] | None:
+    """($/hour for the peak, -capacity, the sized point, the input share of time) of one precision,
+    ordered so that the smallest is the cheapest and, at a tie, the faster; None (with the reason
+    added) when even one sequence misses the SLO. ``ttft_s``/``tpot_s``: one sequence alone."""
+    sized = _largest_within(means, osl, c_max, at)
+    if sized is None:
+        reasons.append(f"{precision}: misses the SLO even at one sequence (TTFT {ttft_s:.2f} s, TPOT {tpot_s:.2f} s)")
+        return None
+    cap = sized[3] / osl
+    hourly = usd_per_hour * math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
+    share = prefill_s / (prefill_s + osl * sized[2] / sized[0])  # the prompt vs its tokens' share of time
+    return hourly, -cap, sized, share
 
 
 def _priced(c: SwarmCandidate) -> str | list[Server]:
@@ -578,20 +582,14 @@ def _offload_option(w: Workload, c: OffloadCandidate, gpu: str, tasks_month: flo
                 return None
             return base.ttft_s + 0.5 * e.batch_step_s, e.batch_step_s, e.batch_tokens_per_s
 
-        c_max = estimate_offload(c.model, gpu, precision=precision, **kw).batch  # type: ignore[arg-type]
-        sized = _largest_within(means, osl, c_max, at)
-        if sized is None:
-            reasons.append(f"{precision}: misses the SLO even at one sequence "
-                           f"(TTFT {base.ttft_s:.2f} s, TPOT {base.decode_step_s:.2f} s)")
-            continue
-        cap = sized[3] / osl
-        hourly = base.usd_per_hour * math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
-        if best is None or (hourly, -cap) < (best[0], -best[1]):  # a tie goes to the faster
-            share = base.ttft_s / (base.ttft_s + osl * sized[2] / sized[0])  # prompt vs its tokens' time
-            best = (hourly, cap, precision, base, sized, share, at)
+        c_max = estimate_offload(c.model, gpu, precision=precision, **kw).batch  # the most tokens/s  # type: ignore[arg-type]
+        got = _sized(w, means, osl, precision, base.ttft_s, base.decode_step_s, base.usd_per_hour, c_max, at,
+                     base.ttft_s, reasons)
+        if got is not None and (best is None or got[:2] < best[:2]):
+            best = (*got, precision, base, at)
     if best is None:
         return _excluded_shared("offload", label, t, "; ".join(reasons) or "no precision tried")
-    _, _, precision, base, sized, share, at = best
+    _, _, sized, share, precision, base, at = best
     how = f"{gpu} + {c.host_ram_gb:g} GB RAM {precision}"
     return _shared_option(w, c, "offload", label, how, sized, at, base.usd_per_hour, False, 1,  # type: ignore[arg-type]
                           base.cost_note, str(base.provenance), share, tasks_month)

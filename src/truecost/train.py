@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 from enum import Enum
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import Field, PositiveFloat
 
 from . import catalog
 from .arch import ModelArch
@@ -67,16 +66,7 @@ class TrainPrecision(str, Enum):
 
 # ---- catalog: training.toml --------------------------------------------------------------------
 
-class _Sourced(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    key: str
-    source: str
-    as_of: date
-    note: str = ""
-
-    @property
-    def provenance(self) -> Provenance:
-        return Provenance.catalog(self.source, self.as_of)
+_Sourced = catalog.Sourced
 
 
 class MfuDefault(_Sourced):

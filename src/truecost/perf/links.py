@@ -16,10 +16,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 from functools import cache
 
-from pydantic import BaseModel, ConfigDict, PositiveFloat
+from pydantic import PositiveFloat
 
 from .. import catalog
 from ..errors import CatalogError, InputError, UnknownNameError
@@ -28,19 +27,7 @@ from ..provenance import Provenance
 
 __all__ = ["Client", "Link", "client_device", "link", "network_names", "param"]
 
-_FORBID = ConfigDict(frozen=True, extra="forbid")
-
-
-class _Sourced(BaseModel):
-    model_config = _FORBID
-    key: str
-    source: str
-    as_of: date
-    note: str = ""
-
-    @property
-    def provenance(self) -> Provenance:
-        return Provenance.catalog(self.source, self.as_of)
+_Sourced = catalog.Sourced
 
 
 class _Network(_Sourced):

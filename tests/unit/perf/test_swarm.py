@@ -18,13 +18,14 @@ import math
 from datetime import date
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from truecost.arch import ModelArch
 from truecost.errors import DoesNotFitError, InputError, TruecostError
 from truecost.hardware import GPU
 from truecost.perf.engine import engine
 from truecost.perf.links import Link, link
-from truecost.perf.swarm import Server, estimate_swarm, parse_servers, slice_model
+from truecost.perf.swarm import Server, _balance, estimate_swarm, parse_servers, slice_model
 from truecost.provenance import Provenance
 
 MODEL = ModelArch(key="toy", name="toy", layers=8, d_model=1024, heads=8, kv_heads=8, head_dim=128, d_ff=4096,
@@ -163,3 +164,38 @@ def test_network_presets_and_overrides() -> None:
     assert (custom.rtt_s, custom.bytes_per_s, custom.provenance.kind) == (0.02, 50e6 / 8, "input")
     with pytest.raises(InputError, match="--mbit-s must be a finite number of Mbit/s > 0, got 0"):
         link("same-region", mbit_s=0)
+
+
+# ---- properties: any mix of servers, shares and networks ------------------------------------------
+
+GPUS = ["rtx-3060", "rtx-3090", "rtx-4090", "rtx-a6000", "a100-80gb", "h100-sxm", "rtx-2080ti"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(total=st.integers(1, 200), speeds=st.lists(st.floats(1e-3, 1e3), min_size=1, max_size=12),
+       caps=st.lists(st.integers(0, 200), min_size=12, max_size=12))
+def test_balance_fills_every_layer_within_the_caps(total, speeds, caps) -> None:
+    caps = caps[:len(speeds)]
+    if sum(caps) < total:
+        caps[0] += total - sum(caps)  # the caller refuses swarms that cannot hold the model
+    out = _balance(total, speeds, caps)
+    assert sum(out) == total and all(0 <= k <= c for k, c in zip(out, caps))
+
+
+@settings(max_examples=25, deadline=None)
+@given(servers=st.lists(st.sampled_from(GPUS), min_size=2, max_size=8),
+       share=st.floats(0.05, 1.0), rtt_ms=st.floats(0, 500), mbit_s=st.floats(1, 10_000),
+       routing=st.sampled_from(["relay", "direct"]), isl=st.integers(1, 3000), osl=st.integers(1, 1000))
+def test_any_swarm_that_fits_gives_finite_positive_figures(servers, share, rtt_ms, mbit_s, routing, isl, osl) -> None:
+    try:
+        e = estimate_swarm("llama-3.1-8b", ", ".join(servers), precision="int4", share=share, isl=isl, osl=osl,
+                           network=link("same-region", rtt_ms=rtt_ms, mbit_s=mbit_s), routing=routing)
+    except DoesNotFitError:
+        return
+    figures = [e.decode_step_s, e.tokens_per_s, e.ttft_s, e.batch_round_s, e.batch_tokens_per_s,
+               *e.breakdown_s.values()]
+    assert all(math.isfinite(x) and x >= 0 for x in figures)
+    assert sum(s.layers for s in e.slices) == 32 and e.max_sequences >= 1
+    assert e.decode_step_s == pytest.approx(sum(e.breakdown_s.values()))
+    # a bigger batch never lowers the pipelined throughput below one sequence's
+    assert e.batch_tokens_per_s >= e.tokens_per_s * (1 - 1e-9) or e.concurrency == 1

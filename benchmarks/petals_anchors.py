@@ -16,7 +16,9 @@ nearly the same on both GPUs (so it is launch/CPU-bound, not bandwidth-bound). A
 a block is compute-bound: after that overhead, the GEMM FLOPs over the remaining time give the
 fraction of the bf16 peak that NF4's dequantise-then-GEMM reaches. Both are averaged over the two
 GPUs and written, with this script's name and date, into the ``petals`` profile of
-``catalog/data/engines.toml``.
+``catalog/data/engines.toml``. NF4 is taken as truecost's ``int4`` (4 bits a weight, 16-bit
+matmuls); QLoRA's double-quantised NF4 stores 4.127 bits (Dettmers et al. 2023, §3), a 3% larger
+block that this leaves in the overhead.
 
 The validation rows (catalog/data/validation/swarm_published.csv: BLOOM-176B and Llama 2 swarms
 of the Petals papers) are *not* used here.

@@ -14,11 +14,15 @@
 
 ``truecost.report`` is the function; its views live in the subpackage, imported by name
 (``from truecost.report.view import view``).
+    >>> truecost.estimate_swarm("llama-3.1-70b", "6x rtx-4090", precision="int4").tokens_per_s  # doctest: +SKIP
+    >>> truecost.estimate_offload("llama-3.1-70b", "rtx-4090", host_ram_gb=256).tokens_per_s  # doctest: +SKIP
+    >>> truecost.consortium(4, model="llama-3.1-70b", tokens=15e12).member_usd  # doctest: +SKIP
 """
 
 from .bench import BenchResult as BenchResult, load_run as load_run, run_bench as run_bench
 from .catalog import gpus as gpus, model as model, models as models
 from .compare import Comparison as Comparison, Option as Option, compare as compare
+from .consortium import Consortium as Consortium, consortium as consortium
 from .cost import deployment_cost as deployment_cost
 from .errors import (
     CatalogError as CatalogError,
@@ -30,9 +34,11 @@ from .errors import (
 )
 from .forecast import Forecast as Forecast, forecast as forecast
 from .perf.engine import engines as engines
+from .perf.offload import OffloadEstimate as OffloadEstimate, estimate_offload as estimate_offload
 from .perf.serving import Estimate as Estimate, estimate as estimate, make_deployment as make_deployment
 from .perf.simulate import Simulation as Simulation, simulate as simulate
 from .plan import Plan as Plan, plan as plan
+from .perf.swarm import SwarmEstimate as SwarmEstimate, estimate_swarm as estimate_swarm
 from .prices import Offer as Offer, offer as offer, offers as offers
 from .eval import EvalResult as EvalResult, load_eval as load_eval, run_eval as run_eval
 from .provenance import Provenance as Provenance
@@ -60,6 +66,7 @@ __all__ = [
     "BenchResult",
     "CatalogError",
     "Comparison",
+    "Consortium",
     "DoesNotFitError",
     "EndpointError",
     "Estimate",
@@ -67,12 +74,14 @@ __all__ = [
     "Forecast",
     "InputError",
     "Offer",
+    "OffloadEstimate",
     "Option",
     "Plan",
     "Provenance",
     "Report",
     "RouteResult",
     "Simulation",
+    "SwarmEstimate",
     "TrainEstimate",
     "TruecostError",
     "UnknownNameError",
@@ -80,9 +89,12 @@ __all__ = [
     "Workload",
     "chinchilla_tokens",
     "compare",
+    "consortium",
     "deployment_cost",
     "engines",
     "estimate",
+    "estimate_offload",
+    "estimate_swarm",
     "forecast",
     "gpus",
     "implied_mfu",

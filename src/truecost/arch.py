@@ -100,6 +100,7 @@ class ModelArch(BaseModel):
     mlp: Literal["gated", "plain"] = "gated"
     norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
     norms_per_layer: PositiveInt = 2  # Gemma 2/3 have four (pre and post, attention and MLP)
+    embedding_norm: bool = False  # a norm right after the embedding (BLOOM's word_embeddings_layernorm)
     qkv_bias: bool = False  # Qwen2/2.5, gpt-oss
     o_bias: bool = False  # gpt-oss
     mlp_bias: bool = False
@@ -135,6 +136,8 @@ class ModelArch(BaseModel):
         attn = self._attention_params_per_layer() * L
         norm_w = D * (2 if self.norm == "layernorm" else 1)
         norms = L * self.norms_per_layer * norm_w + norm_w  # + final norm
+        if self.embedding_norm:
+            norms += norm_w
         mlp_dense = expert_total = expert_active = router = 0
         moe = self.moe
         if moe is None:

@@ -20,23 +20,28 @@ with ``truecost bench``).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Literal, get_args
 
 from .checks import finite_result
-from .cost import HOURS_PER_MONTH, HourlyCost, deployment_cost, usd_per_correct_answer
+from .cost import HOURS_PER_MONTH, HourlyCost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
 from .catalog import gpu as find_gpu, model as find_model
 from .perf.deployment import Deployment, layouts
 from .perf.engine import engine as find_engine
 from .perf.memory import memory_plan
+from .perf.links import link
+from .perf.offload import estimate_offload
 from .perf.serving import OperatingPoint, estimate, make_deployment
 from .perf.simulate import Objective, Stat
+from .perf.swarm import Server, estimate_swarm, parse_servers
 from .prices import Offer, load_offers, offer
 from .eval.profiles import resolve_candidates
-from .sizing import SIM_REQUESTS, SIM_SEED, SIM_WARMUP, hourly_cost, mean_slo_point, tail_replicas
-from .workload import ApiCandidate, SelfHostedCandidate, Tokens, Workload, load_workload
+from .sizing import SIM_REQUESTS, SIM_SEED, SIM_WARMUP, hourly_cost, largest_passing, mean_slo_point, tail_replicas
+from .workload import (ApiCandidate, OffloadCandidate, SelfHostedCandidate, SwarmCandidate, Tokens, Workload,
+                       load_workload)
 
 __all__ = ["Comparison", "Option", "compare"]
 
@@ -49,7 +54,7 @@ class Option:
     """One way of serving the workload, with what it costs and where each figure came from."""
 
     label: str
-    kind: Literal["api", "self-hosted"]
+    kind: Literal["api", "self-hosted", "swarm", "offload"]
     how: str  # the offer, or the deployment (GPUs, TP, precision, replicas)
     usd_per_request: float
     usd_per_task: float
@@ -116,6 +121,8 @@ def compare(workload: Workload | Path | str, *, rank_by: RankBy = "task") -> Com
     options = [_api_option(w, c, extra, tasks_month) for c in w.api]
     for c in w.self_hosted:
         options.extend(_self_hosted_options(w, c, tasks_month))
+    options.extend(_swarm_option(w, c, tasks_month) for c in w.swarm)
+    options.extend(_offload_option(w, c, g, tasks_month) for c in w.offload for g in c.gpus)
     options = [_apply_quality_bar(w, o) for o in options]
     for o in options:
         if o.excluded is None:
@@ -132,6 +139,7 @@ def compare(workload: Workload | Path | str, *, rank_by: RankBy = "task") -> Com
         f"self-hosted: replicas sized for the peak at {w.utilisation:.0%} utilisation, up 730 h/month; "
         + _caching_assumption(w),
         *([_slo_assumption(w)] if w.slo.objectives() and w.self_hosted else []),
+        *([_shared_assumption(w)] if w.swarm or w.offload else []),
         "API latency is not modelled (measure it with `truecost bench`)",
     ]
     stats = ("p95", "p95") if tails else ("mean", "mean")
@@ -418,3 +426,175 @@ def _excluded_self_hosted(label: str, gpu: str, t: Tokens, why: str) -> Option:
                   usd_per_task=math.inf, usd_per_month=math.inf, usd_per_correct_answer=None,
                   usd_per_mtok_input=None, usd_per_mtok_output=None, gpus=None, ttft_s=None, tpot_s=None,
                   accuracy=None, tokens=_tokens_dict(t), provenance={}, excluded=why)
+
+
+# ---- swarms and offloading --------------------------------------------------------------------------
+
+def _shared_assumption(w: Workload) -> str:
+    text = ("swarm/offload: sized like replicas (a swarm of servers, or one offloading GPU, each) at the "
+            "most concurrent sequences whose modelled mean latencies meet the SLO (no simulation")
+    if any(o.stat != "mean" for o in w.slo.objectives()):
+        text += "; percentile limits are held by the means, an optimistic check"
+    return text + "); volunteers pay electricity only while busy"
+
+
+def _meets(means: tuple[Objective, ...], ttft: float, tpot: float, osl: int) -> bool:
+    value = {"ttft": ttft, "tpot": tpot, "itl": tpot, "e2e": ttft + (osl - 1) * tpot}
+    return all(value[o.metric] <= o.limit_s for o in means)
+
+
+def _largest_within(means: tuple[Objective, ...], osl: int, c_max: int,
+                    at: Callable[[int], tuple[float, float, float] | None]) -> tuple[int, float, float, float] | None:
+    """The most concurrent sequences (at most ``c_max``) whose (TTFT, TPOT, tokens/s) from ``at``
+    meet every mean objective; latencies grow with concurrency, so bisection finds the edge."""
+    def ok(c: int) -> tuple[int, float, float, float] | None:
+        r = at(c)
+        return None if r is None or not _meets(means, r[0], r[1], osl) else (c, *r)
+
+    return largest_passing(c_max, ok)
+
+
+def _at_load(at: Callable[[int], tuple[float, float, float] | None], rate: float, osl: int,
+             c_max: int) -> tuple[int, float, float]:
+    """(concurrency, TTFT, TPOT) at an offered ``rate``: Little's law C = rate × E2E(C), by
+    fixed-point iteration from one sequence (latencies grow with C, so it settles)."""
+    c = 1
+    for _ in range(30):
+        r = at(c)
+        assert r is not None  # every C up to the sized one fits
+        nxt = min(c_max, max(1, math.ceil(rate * (r[0] + (osl - 1) * r[1]))))
+        if nxt == c:
+            break
+        c = nxt
+    r = at(c)
+    assert r is not None
+    return c, r[0], r[1]
+
+
+def _shared_option(w: Workload, c: SwarmCandidate | OffloadCandidate, kind: Literal["swarm", "offload"], label: str,
+                   how: str, sized: tuple[int, float, float, float], at: Callable[[int], tuple[float, float, float] | None],
+                   usd_per_hour: float, volunteer: bool, units: int, price: str, perf: str, prefill_share: float,
+                   tasks_month: float) -> Option:
+    concurrency, _, _, tokens_s = sized
+    t = c.tokens(w.tokens)
+    osl = max(round(t.generated), 1)
+    cap = tokens_s / osl
+    replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
+    live, ttft, tpot = _at_load(at, w.requests_per_s_peak / replicas, osl, concurrency)
+    busy = w.requests_per_s_mean / (replicas * cap)
+    # Rented servers are paid every hour; volunteers' electricity only while they serve.
+    monthly = usd_per_hour * replicas * HOURS_PER_MONTH * (busy if volunteer else 1.0)
+    requests_month = tasks_month * w.requests_per_task
+    per_task = monthly / tasks_month
+    mtok_in = monthly * prefill_share / (requests_month * t.input) * 1e6 if t.input else None
+    mtok_out = monthly * (1 - prefill_share) / (requests_month * t.generated) * 1e6 if t.generated else None
+    perf += (f"; capacity {cap:.3g} req/s per {kind} at {concurrency} concurrent sequences within the SLO "
+             f"(modelled means); latency at the peak: {live} sequence(s) in flight")
+    return Option(
+        label=label, kind=kind, how=f"{replicas} x ({how})", usd_per_request=per_task / w.requests_per_task,
+        usd_per_task=per_task, usd_per_month=monthly, usd_per_correct_answer=_per_correct(per_task, c.accuracy),
+        usd_per_mtok_input=mtok_in, usd_per_mtok_output=mtok_out, gpus=units * replicas, ttft_s=ttft, tpot_s=tpot,
+        accuracy=c.accuracy, tokens=_tokens_dict(t), replicas=replicas, gpus_per_replica=units,
+        capacity_requests_per_s=cap, usd_per_replica_hour=usd_per_hour,
+        provenance={"price": price, "perf": perf,
+                    **({"accuracy": c.accuracy_source or "input: workload"} if c.accuracy is not None else {})})
+
+
+def _excluded_shared(kind: str, label: str, t: Tokens, why: str) -> Option:
+    o = _excluded_self_hosted(label, "", t, why)
+    return _replace(o, kind=kind, label=label)
+
+
+def _swarm_option(w: Workload, c: SwarmCandidate, tasks_month: float) -> Option:
+    """The cheapest precision of swarm ``c``, sized for the workload's peak."""
+    t = c.tokens(w.tokens)
+    isl, osl = max(round(t.input), 1), max(round(t.generated), 1)
+    means = tuple(Objective(o.metric, "mean", o.limit_s) for o in w.slo.objectives())
+    label = c.label or f"{c.model} swarm"
+    net = link(c.network, rtt_ms=c.rtt_ms, mbit_s=c.mbit_s)
+    kw = dict(engine=c.engine, isl=isl, osl=osl, network=net, server_network=c.server_network, routing=c.routing,
+              client=c.client, share=c.share, basis=c.basis)
+    best, reasons = None, []
+    for precision in c.precisions:
+        try:
+            base = estimate_swarm(c.model, _priced(c), precision=precision, concurrency=1, **kw)  # type: ignore[arg-type]
+        except (DoesNotFitError, InputError) as e:
+            reasons.append(f"{precision}: {e}")
+            continue
+        if base.usd_per_hour is None:
+            raise InputError(f"{label}: {base.cost_note}")
+
+        def at(n: int, precision: str = precision, base=base) -> tuple[float, float, float]:  # noqa: ANN001
+            e = estimate_swarm(c.model, _priced(c), precision=precision, concurrency=n, **kw)  # type: ignore[arg-type]
+            return base.ttft_s + 0.5 * e.batch_round_s, e.batch_round_s, e.batch_tokens_per_s
+
+        got = _sized(w, means, osl, precision, base.ttft_s, base.decode_step_s, base.usd_per_hour,
+                     base.max_sequences, at, sum(s.prefill_s for s in base.slices), reasons)
+        if got is not None and (best is None or got[:2] < best[:2]):
+            best = (*got, precision, base, at)
+    if best is None:
+        return _excluded_shared("swarm", label, t, "; ".join(reasons) or "no precision tried")
+    _, _, sized, share, precision, base, at = best
+    how = f"swarm {c.server_list()} {precision}"
+    perf = f"{base.provenance}; {len(base.slices)} servers, {base.routing} over {base.network}, {base.client} client"
+    return _shared_option(w, c, "swarm", label, how, sized, at, base.usd_per_hour,  # type: ignore[arg-type]
+                          c.basis == "volunteer", base.servers, base.cost_note, perf, share, tasks_month)
+
+
+def _sized(w: Workload, means: tuple[Objective, ...], osl: int, precision: str, ttft_s: float, tpot_s: float,
+           usd_per_hour: float, c_max: int, at: Callable[[int], tuple[float, float, float] | None], prefill_s: float,
+           reasons: list[str]) -> tuple[float, float, tuple[int, float, float, float], float] | None:
+    """($/hour for the peak, -capacity, the sized point, the input share of time) of one precision,
+    ordered so that the smallest is the cheapest and, at a tie, the faster; None (with the reason
+    added) when even one sequence misses the SLO. ``ttft_s``/``tpot_s``: one sequence alone."""
+    sized = _largest_within(means, osl, c_max, at)
+    if sized is None:
+        reasons.append(f"{precision}: misses the SLO even at one sequence (TTFT {ttft_s:.2f} s, TPOT {tpot_s:.2f} s)")
+        return None
+    cap = sized[3] / osl
+    hourly = usd_per_hour * math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
+    share = prefill_s / (prefill_s + osl * sized[2] / sized[0])  # the prompt vs its tokens' share of time
+    return hourly, -cap, sized, share
+
+
+def _priced(c: SwarmCandidate) -> str | list[Server]:
+    """The candidate's servers, every GPU's rent replaced by its ``usd_per_gpu_hour`` when given."""
+    if c.usd_per_gpu_hour is None:
+        return c.server_list()
+    return [Server(s.gpu, c.share, None, c.usd_per_gpu_hour) for s in parse_servers(c.server_list())]
+
+
+def _offload_option(w: Workload, c: OffloadCandidate, gpu: str, tasks_month: float) -> Option:
+    """The cheapest precision of offloading ``c`` on one ``gpu``, sized for the workload's peak."""
+    t = c.tokens(w.tokens)
+    isl, osl = max(round(t.input), 1), max(round(t.generated), 1)
+    means = tuple(Objective(o.metric, "mean", o.limit_s) for o in w.slo.objectives())
+    label = c.label or f"{c.model} offload @ {gpu}"
+    kw = dict(engine=c.engine, isl=isl, osl=osl, host_ram_gb=c.host_ram_gb, overlap=c.overlap, basis=c.basis,
+              usd_per_gpu_hour=c.usd_per_gpu_hour, host_link_gb_s=c.host_link_gb_s)
+    best, reasons = None, []
+    for precision in c.precisions:
+        try:
+            base = estimate_offload(c.model, gpu, precision=precision, batch=1, **kw)  # type: ignore[arg-type]
+        except (DoesNotFitError, InputError) as e:
+            reasons.append(f"{precision}: {e}")
+            continue
+
+        def at(n: int, precision: str = precision, base=base) -> tuple[float, float, float] | None:  # noqa: ANN001
+            try:
+                e = estimate_offload(c.model, gpu, precision=precision, batch=n, **kw)  # type: ignore[arg-type]
+            except DoesNotFitError:
+                return None
+            return base.ttft_s + 0.5 * e.batch_step_s, e.batch_step_s, e.batch_tokens_per_s
+
+        c_max = estimate_offload(c.model, gpu, precision=precision, **kw).batch  # the most tokens/s  # type: ignore[arg-type]
+        got = _sized(w, means, osl, precision, base.ttft_s, base.decode_step_s, base.usd_per_hour, c_max, at,
+                     base.ttft_s, reasons)
+        if got is not None and (best is None or got[:2] < best[:2]):
+            best = (*got, precision, base, at)
+    if best is None:
+        return _excluded_shared("offload", label, t, "; ".join(reasons) or "no precision tried")
+    _, _, sized, share, precision, base, at = best
+    how = f"{gpu} + {c.host_ram_gb:g} GB RAM {precision}"
+    return _shared_option(w, c, "offload", label, how, sized, at, base.usd_per_hour, False, 1,  # type: ignore[arg-type]
+                          base.cost_note, str(base.provenance), share, tasks_month)

@@ -44,6 +44,10 @@ class GPU(BaseModel):
     interconnect: str  # "NVLink 4", "PCIe Gen5 x16", "Infinity Fabric"
     interconnect_gb_s: PositiveFloat  # GPU-to-GPU, per GPU, *each direction*, 1e9 bytes/s
     max_gpus_per_node: PositiveInt = 8  # GPUs one fast-interconnect domain joins (TP limit)
+    # The link to host (CPU) memory, each direction, 1e9 bytes/s (PCIe x16 or NVLink-C2C): what
+    # weights offloaded to CPU RAM stream over. None where the catalog has no figure.
+    host_link: str | None = None
+    host_link_gb_s: PositiveFloat | None = None
     # None where the vendor publishes no figure (Google does not publish TPU power): energy and
     # ownership costs then need the user's own figure.
     tdp_w: PositiveFloat | None = None
@@ -80,6 +84,10 @@ class GPU(BaseModel):
     @property
     def link_bytes_per_s(self) -> float:
         return self.interconnect_gb_s * 1e9
+
+    @property
+    def host_link_bytes_per_s(self) -> float | None:
+        return None if self.host_link_gb_s is None else self.host_link_gb_s * 1e9
 
     def peak_flops(self, dtype: str) -> float:
         """Dense peak FLOP/s for ``dtype`` (fp16 and bf16 are interchangeable)."""

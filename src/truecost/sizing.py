@@ -15,6 +15,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
 from .cost import HourlyCost, deployment_cost
 from .perf.deployment import Deployment
@@ -24,8 +25,8 @@ from .perf.simulate import Objective, Simulation, simulate
 from .perf.traffic import Fixed, Poisson
 from .workload import SelfHostedCandidate
 
-__all__ = ["SIM_REQUESTS", "SIM_SEED", "SIM_WARMUP", "TailSizing", "failures", "hourly_cost", "mean_slo_point",
-           "serves", "simulate_at", "steady_value", "tail_replicas"]
+__all__ = ["SIM_REQUESTS", "SIM_SEED", "SIM_WARMUP", "TailSizing", "failures", "hourly_cost", "largest_passing",
+           "mean_slo_point", "serves", "simulate_at", "steady_value", "tail_replicas"]
 
 # Percentile SLOs are judged on simulations of one replica under Poisson arrivals at the per-
 # replica peak rate: this many requests (the first SIM_WARMUP, sent into an empty engine, left out
@@ -57,18 +58,27 @@ def mean_slo_point(dep: Deployment, means: Sequence[Objective], isl: float, osl:
         op = operating_point(dep, c, isl, osl, cached=cached)
         return op if all(steady_value(op, o.metric) <= o.limit_s for o in means) else None
 
-    best = within(1)
-    if best is None:
-        return None
-    top = within(c_max)
+    return largest_passing(c_max, within)
+
+
+T = TypeVar("T")
+
+
+def largest_passing(c_max: int, check: Callable[[int], T | None]) -> T | None:
+    """``check(c)`` at the largest c in 1..``c_max`` where it passes (is not None), for a check
+    that passes up to an edge and fails beyond it (latencies grow with concurrency): bisection."""
+    best = check(1)
+    if best is None or c_max <= 1:
+        return best
+    top = check(c_max)
     if top is not None:
         return top
     lo, hi = 1, c_max
     while hi - lo > 1:
         mid = (lo + hi) // 2
-        op = within(mid)
-        if op is not None:
-            lo, best = mid, op
+        r = check(mid)
+        if r is not None:
+            lo, best = mid, r
         else:
             hi = mid
     return best

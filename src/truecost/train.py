@@ -30,13 +30,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import date
 from enum import Enum
 from functools import cache
 from importlib import resources
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat
+from pydantic import Field, PositiveFloat
 
 from . import catalog
 from .arch import ModelArch
@@ -70,16 +69,7 @@ class TrainPrecision(str, Enum):
 
 # ---- catalog: training.toml --------------------------------------------------------------------
 
-class _Sourced(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    key: str
-    source: str
-    as_of: date
-    note: str = ""
-
-    @property
-    def provenance(self) -> Provenance:
-        return Provenance.catalog(self.source, self.as_of)
+_Sourced = catalog.Sourced
 
 
 class MfuDefault(_Sourced):
@@ -116,6 +106,13 @@ class Param(_Sourced):
     value: float = Field(ge=0)
 
 
+class ShareOption(_Sourced):
+    """A fraction of R&D that consortium members share (``consortium.py``)."""
+
+    fraction: float = Field(gt=0, le=1)
+    default: bool = False
+
+
 _PARAMS = ("usd_per_kwh", "pue", "power_fraction_of_tdp", "life_years", "server_share",
            "network_share", "chinchilla_tokens_per_param")
 
@@ -127,6 +124,7 @@ class TrainingCatalog:
     grid: dict[str, GridIntensity]
     growth: dict[str, Growth]
     param: dict[str, Param]
+    share: dict[str, ShareOption]
 
 
 @cache
@@ -136,13 +134,13 @@ def training_catalog() -> TrainingCatalog:
     with resources.as_file(resources.files(catalog) / "data" / "training.toml") as p:
         data = catalog.load_toml(p)
     kinds = {"mfu": MfuDefault, "rnd": RndOption, "grid": GridIntensity, "growth": Growth,
-             "param": Param}
+             "param": Param, "share": ShareOption}
     if unknown := set(data) - set(kinds):
         raise CatalogError(f"{origin}: unknown table '{sorted(unknown)[0]}'")
     parsed = {k: catalog.parse_entries(data.get(k, {}), cls, f"{origin} [{k}]")
               for k, cls in kinds.items()}
     cat = TrainingCatalog(**parsed)
-    for name in ("rnd", "grid"):
+    for name in ("rnd", "grid", "share"):
         if sum(e.default for e in getattr(cat, name).values()) != 1:
             raise CatalogError(f"{origin}: exactly one [{name}.*] entry needs default = true")
     if missing := [p for p in _PARAMS if p not in cat.param]:

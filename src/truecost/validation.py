@@ -8,7 +8,11 @@ in ``sources.toml``):
   (the shipped ``tuned`` one, or one you calibrated);
 - **training** — reported GPU-hours of published training runs, predicted as 6·N·D at the run's
   reported MFU or the catalog default (``truecost.train``), and DeepSeek-V3's reported $ at its
-  stated $2/GPU-hour.
+  stated $2/GPU-hour;
+- **swarm** — single-sequence steps/s of Petals swarms and of RAM offloading from the Petals papers
+  (``truecost.perf.swarm``, ``truecost.perf.offload``), with their hardware and network as the
+  papers state them (and the assumptions where they do not, in each row's note), and the speed-up
+  of a swarm over offloading.
 
 ``validate()`` returns every row's prediction and error and a summary (median |error|, worst
 ratio), overall and by metric. Nothing here is fitted to these rows: they are a regression suite.
@@ -29,16 +33,20 @@ from typing import Literal
 
 from .catalog import data_file
 from .errors import InputError
+from .perf.links import link
+from .perf.offload import estimate_offload
+from .perf.swarm import estimate_swarm
 from .perf.validation import PUBLISHED_SERVING_FILES, ValidationRow, summarise, validate_serving
 from .train import train_cost
 
-__all__ = ["PUBLISHED_TRAINING", "KNOWN_MISSES", "Summary", "ValidationReport", "summary_of",
-           "validate", "validate_training"]
+__all__ = ["PUBLISHED_SWARM", "PUBLISHED_TRAINING", "KNOWN_MISSES", "Summary", "ValidationReport", "summary_of",
+           "validate", "validate_swarm", "validate_training"]
 
 PUBLISHED_TRAINING = data_file("validation/training_published.csv")
+PUBLISHED_SWARM = data_file("validation/swarm_published.csv")
 SOURCES = data_file("validation/sources.toml")
 
-Suite = Literal["serving", "training"]
+Suite = Literal["serving", "training", "swarm"]
 COST_ROW_SUFFIX = "-usd"  # a training row's reported cost is checked as its own row, "T7-usd"
 
 # The CSV's hardware column -> (catalog GPU, training precision).
@@ -184,24 +192,71 @@ def validate_training(csv_path: Path | str = PUBLISHED_TRAINING) -> tuple[list[V
     return rows, {k: v for k, v in notes.items() if v}
 
 
-# ---- both ---------------------------------------------------------------------------------------
+# ---- swarm and offload ----------------------------------------------------------------------------
+
+def _predict_shared(r: dict[str, str]) -> tuple[float, str, str]:
+    """(steps/s, binding, setup) of one swarm or offload row."""
+    isl, osl = int(r["isl"]), int(r["osl"])
+    if r["deployment"] == "swarm":
+        net = link("same-region", rtt_ms=float(r["rtt_ms"]), mbit_s=float(r["mbit_s"]))
+        e = estimate_swarm(r["model"], r["servers"], precision=r["precision"], engine=r["engine"], isl=isl,
+                           osl=osl, network=net, routing=r["routing"], client=r["client"])  # type: ignore[arg-type]
+        setup = (f"{r['model']} swarm {r['servers']} {r['precision']}, {r['rtt_ms']} ms, {r['mbit_s']} Mbit/s, "
+                 f"{r['routing']}, {r['client']} client, {isl + osl} tokens")
+        return e.tokens_per_s, e.binding, setup
+    if r["deployment"] == "offload":
+        o = estimate_offload(r["model"], r["servers"], precision=r["precision"], engine=r["engine"], isl=isl,
+                             osl=osl, host_link_gb_s=float(r["host_link_gb_s"]), overlap=r["overlap"] == "yes",
+                             host_ram_gb=1024)
+        setup = (f"{r['model']} offload 1x {r['servers']} {r['precision']}, host link {r['host_link_gb_s']} GB/s, "
+                 f"{'overlapped' if r['overlap'] == 'yes' else 'serial'}, {isl + osl} tokens")
+        return o.tokens_per_s, o.binding, setup
+    raise InputError(f"row {r['id']}: unknown deployment '{r['deployment']}'; known: swarm, offload, ratio")
+
+
+def validate_swarm(csv_path: Path | str = PUBLISHED_SWARM) -> tuple[list[ValidationRow], dict[str, str]]:
+    """Predicted vs published steps/s for every swarm and offload row of ``csv_path``, and each
+    ratio row (``ratio_of = A/B``) as the ratio of the two rows' predictions. Returns the rows and
+    each row's note (the setup the paper states, and what truecost assumed)."""
+    with open(csv_path, newline="") as f:
+        raw = list(csv.DictReader(f))
+    predicted: dict[str, float] = {}
+    rows, notes = [], {}
+    for r in raw:
+        if r["deployment"] == "ratio":
+            a, _, b = r["ratio_of"].partition("/")
+            if a not in predicted or b not in predicted:
+                raise InputError(f"row {r['id']}: ratio_of '{r['ratio_of']}' needs two rows above it")
+            value, binding = predicted[a] / predicted[b], ""
+            setup = f"{r['model']}: row {a} / row {b}"
+        else:
+            value, binding, setup = _predict_shared(r)
+        predicted[r["id"]] = value
+        rows.append(ValidationRow(r["id"], setup, r["metric"], r["unit"], float(r["value"]), value, binding))
+        notes[r["id"]] = r.get("note", "")
+    return rows, {k: v for k, v in notes.items() if v}
+
+
+# ---- all suites -----------------------------------------------------------------------------------
 
 def validate(suite: Suite | str = "serving", *, engine: str = "tuned",
              csv_path: Path | str | None = None) -> ValidationReport:
     """Run a validation suite: ``"serving"`` (performance model with engine profile ``engine``:
-    a shipped name, a calibrated profile's name, or a TOML file) or ``"training"``. ``csv_path``
-    replaces the shipped rows with your own CSV of the same columns."""
+    a shipped name, a calibrated profile's name, or a TOML file), ``"training"`` or ``"swarm"``
+    (Petals swarms and offloading; each row names its engine). ``csv_path`` replaces the shipped
+    rows with your own CSV of the same columns."""
     if suite == "serving":
         paths = (csv_path,) if csv_path else PUBLISHED_SERVING_FILES
         rows = validate_serving(csv_path, engine=engine)
         notes: dict[str, str] = {}
-    elif suite == "training":
+    elif suite in ("training", "swarm"):
         if engine != "tuned":
-            raise InputError("--engine applies to the serving suite only (training has no engine)")
-        paths = (csv_path or PUBLISHED_TRAINING,)
-        rows, notes = validate_training(paths[0])
+            why = "training has no engine" if suite == "training" else "each swarm row names its engine"
+            raise InputError(f"--engine applies to the serving suite only ({why})")
+        paths = (csv_path or (PUBLISHED_TRAINING if suite == "training" else PUBLISHED_SWARM),)
+        rows, notes = (validate_training if suite == "training" else validate_swarm)(paths[0])
     else:
-        raise InputError(f"unknown validation suite '{suite}'; choose serving or training")
+        raise InputError(f"unknown validation suite '{suite}'; choose serving, training or swarm")
     sources = _dated({k: v for path in paths for k, v in _row_sources(path).items()})
     sources |= {r.id: sources[r.id.removesuffix(COST_ROW_SUFFIX)] for r in rows
                 if r.id not in sources and r.id.removesuffix(COST_ROW_SUFFIX) in sources}

@@ -10,6 +10,7 @@ tokens for the same task), and may state its accuracy on the task (with a source
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import (BaseModel, ConfigDict, Field, NonNegativeFloat, PositiveFloat, PositiveInt,
                       ValidationError, model_validator)
@@ -20,8 +21,8 @@ from .cost import OwnershipTerms, PriceBasis
 from .errors import CatalogError
 from .perf.simulate import Objective
 
-__all__ = ["ApiCandidate", "SelfHostedCandidate", "Slo", "TokenFigures", "Tokens", "Workload",
-           "load_workload"]
+__all__ = ["ApiCandidate", "OffloadCandidate", "SelfHostedCandidate", "Slo", "SwarmCandidate", "TokenFigures",
+           "Tokens", "Workload", "load_workload"]
 
 # allow_inf_nan=False: a workload built in Python is held to what a TOML file is (catalog.load_toml)
 _STRICT = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
@@ -164,6 +165,42 @@ class SelfHostedCandidate(Candidate):
                                         ("replicas", self.replicas)) if v is not None]
 
 
+class SwarmCandidate(Candidate):
+    """A Petals-style swarm (``perf/swarm.py``): ``servers`` such as ``"6x rtx-4090"`` or a list of
+    those, one GPU each; the tool picks the precision and how many swarms serve the peak."""
+
+    model: str
+    servers: str | list[str]
+    precisions: list[str] = ["int8", "int4"]  # Petals serves LLM.int8() and NF4 weights
+    engine: str = "petals"
+    network: str = "same-region"  # client <-> server: a shared_compute.toml [network.*] name
+    server_network: str | None = None  # server <-> server (direct routing); default: network
+    rtt_ms: NonNegativeFloat | None = None  # overrides the network's round trip
+    mbit_s: PositiveFloat | None = None  # overrides its bandwidth
+    routing: Literal["relay", "direct"] = "relay"
+    client: str = "cpu"  # where the LM head runs: cpu, or a GPU name
+    share: float = Field(1.0, gt=0, le=1)  # of each server's time
+    basis: Literal["rent", "volunteer"] = "rent"
+    usd_per_gpu_hour: PositiveFloat | None = None  # overrides every server's catalog rent
+
+    def server_list(self) -> str:
+        return self.servers if isinstance(self.servers, str) else ", ".join(self.servers)
+
+
+class OffloadCandidate(Candidate):
+    """One GPU with the weights it cannot hold in ``host_ram_gb`` of CPU RAM (``perf/offload.py``)."""
+
+    model: str
+    gpus: list[str] = ["rtx-4090"]
+    host_ram_gb: PositiveFloat = 256
+    precisions: list[str] = ["int4", "int8", "bf16"]
+    engine: str = "vllm"  # vLLM --cpu-offload-gb
+    overlap: bool = False  # prefetch the next layer while computing this one
+    basis: PriceBasis = PriceBasis.rent
+    usd_per_gpu_hour: PositiveFloat | None = None
+    host_link_gb_s: PositiveFloat | None = None  # overrides the catalog's host link
+
+
 class Workload(BaseModel):
     model_config = _STRICT
     name: Name
@@ -178,6 +215,8 @@ class Workload(BaseModel):
     offers_file: str | None = None  # extra/override API offers (path relative to the workload)
     api: list[ApiCandidate] = []
     self_hosted: list[SelfHostedCandidate] = []
+    swarm: list[SwarmCandidate] = []
+    offload: list[OffloadCandidate] = []
 
     @property
     def requests_per_s_mean(self) -> float:
@@ -198,6 +237,6 @@ def load_workload(path: Path | str) -> Workload:
         raise CatalogError(validation_message(str(path), e)) from None
     if w.offers_file and not Path(w.offers_file).is_absolute():
         w = w.model_copy(update={"offers_file": str(path.parent / w.offers_file)})
-    if not w.api and not w.self_hosted:
-        raise CatalogError(f"{path}: no candidates; add [[api]] or [[self_hosted]] tables")
+    if not (w.api or w.self_hosted or w.swarm or w.offload):
+        raise CatalogError(f"{path}: no candidates; add [[api]], [[self_hosted]], [[swarm]] or [[offload]] tables")
     return w

@@ -141,7 +141,7 @@ def test_engines_list_shipped_and_calibrated(cli, monkeypatch, width) -> None:
     assert "vllm kv_memory_fraction: publication: vLLM engine arguments" in r.stdout
     assert "tuned request_overhead_s: assumption:" in r.stdout
     data = json.loads(cli("engines", "--json").stdout)
-    assert [d["key"] for d in data] == ["tuned", "vllm", "my-vllm"]
+    assert [d["key"] for d in data] == ["tuned", "vllm", "petals", "my-vllm"]
 
 
 def test_version(cli) -> None:

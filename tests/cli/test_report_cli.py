@@ -51,7 +51,7 @@ def test_json_lists_the_views(cli, tmp_path):
     ([], "nothing to report: give bench run ids, --workload W.toml, --train ARGS.toml or "
          "--validate serving|training"),
     (["nope"], "unknown run 'nope'; there are no runs yet"),
-    (["--validate", "speed"], "unknown validation suite 'speed'; choose serving or training"),
+    (["--validate", "speed"], "unknown validation suite 'speed'; choose serving, training or swarm"),
     (["--workload", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
     (["--train", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
     (["--workload", CHAT, "-o", "/nonexistent/r.html"],

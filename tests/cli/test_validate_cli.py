@@ -60,7 +60,7 @@ def test_a_calibrated_profile_by_name(cli) -> None:
 @pytest.mark.parametrize(("args", "line"), [
     (("validate", "training", "--engine", "vllm"),
      "error: --engine applies to the serving suite only (training has no engine)"),
-    (("validate", "--engine", "nope"), "error: unknown engine profile 'nope'; did you mean tuned?"),
+    (("validate", "--engine", "nope"), "error: unknown engine profile 'nope'; did you mean tuned, petals?"),
 ])
 def test_errors_are_one_line(cli, args, line) -> None:
     r = cli(*args)

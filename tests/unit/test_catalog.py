@@ -70,8 +70,10 @@ def test_every_gpu_has_a_16_bit_peak(gpu: GPU) -> None:
 def test_fp8_only_where_the_hardware_has_it() -> None:
     no_fp8 = {k for k, g in GPUS.items() if not g.supports("fp8")}
     assert no_fp8 == {"a100-80gb", "a100-40gb", "a10g", "a100-pcie", "v100-sxm2-32gb", "tpu-v5e",
-                      "tpu-v5p", "tpu-v6e"}
-    assert {k for k, g in GPUS.items() if g.supports("fp4")} == {"b200", "b300", "gb200"}
+                      "tpu-v5p", "tpu-v6e",
+                      # Ampere and Turing consumer/workstation cards
+                      "rtx-3090", "rtx-3060", "rtx-2080ti", "rtx-a4000", "rtx-a5000", "rtx-a6000"}
+    assert {k for k, g in GPUS.items() if g.supports("fp4")} == {"b200", "b300", "gb200", "rtx-5090"}
 
 
 @pytest.mark.parametrize("gpu", GPUS.values(), ids=lambda g: g.key)

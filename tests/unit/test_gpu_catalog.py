@@ -67,7 +67,7 @@ def test_memory_links_and_power_match_the_datasheets(key, gib, tb_s, link_gb_s, 
 
 
 def test_fp4_is_keyed_fp4_on_blackwell_only() -> None:
-    assert {k for k, g in GPUS.items() if "fp4" in g.dense_tflops} == {"b200", "b300", "gb200"}
+    assert {k for k, g in GPUS.items() if "fp4" in g.dense_tflops} == {"b200", "b300", "gb200", "rtx-5090"}
     assert all(g.vendor == "nvidia" for k, g in GPUS.items() if "fp4" in g.dense_tflops)
 
 

@@ -105,6 +105,16 @@ REAL_CONFIGS: dict[str, tuple[str, dict]] = {
                                 "quant_method": "fp8", "weight_block_size": [128, 128]},
         "tie_word_embeddings": False, "topk_group": 4, "topk_method": "noaux_tc",
         "torch_dtype": "bfloat16", "v_head_dim": 128, "vocab_size": 129280}),
+    "meta-llama/Llama-2-70b-hf": ("llama-2-70b", {
+        "architectures": ["LlamaForCausalLM"], "model_type": "llama", "hidden_size": 8192,
+        "intermediate_size": 28672, "max_position_embeddings": 4096, "num_attention_heads": 64,
+        "num_hidden_layers": 80, "num_key_value_heads": 8, "rms_norm_eps": 1e-05,
+        "tie_word_embeddings": False, "torch_dtype": "float16", "vocab_size": 32000}),
+    # BLOOM's config has no context length, no n_inner value (4·D) and no torch_dtype.
+    "bigscience/bloom": ("bloom-176b", {
+        "architectures": ["BloomForCausalLM"], "model_type": "bloom", "hidden_size": 14336,
+        "n_head": 112, "n_inner": None, "n_layer": 70, "layer_norm_epsilon": 1e-05,
+        "apply_residual_connection_post_layernorm": False, "vocab_size": 250880}),
     "openai/gpt-oss-20b": ("gpt-oss-20b", GPT_OSS_20B),
     "openai/gpt-oss-120b": ("gpt-oss-120b", GPT_OSS_20B | {
         "layer_types": ["sliding_attention", "full_attention"] * 18, "num_hidden_layers": 36,
@@ -231,7 +241,7 @@ def test_unknown_model_type(tmp_path: Path) -> None:
     with pytest.raises(CatalogError) as e:
         catalog.model(path)
     assert str(e.value) == (f"{path} (Hugging Face config.json): model_type 'phi3' is not "
-                            "supported; supported: deepseek_v2, deepseek_v3, gemma, gemma2, gemma3, "
+                            "supported; supported: bloom, deepseek_v2, deepseek_v3, gemma, gemma2, gemma3, "
                             "gemma3_text, gpt_oss, llama, mistral, mixtral, qwen2, qwen3, qwen3_moe")
 
 

@@ -88,7 +88,7 @@ def test_custom_csv(tmp_path: Path) -> None:
 def test_errors() -> None:
     with pytest.raises(InputError, match="--engine applies to the serving suite only"):
         validate("training", engine="vllm")
-    with pytest.raises(InputError, match="unknown validation suite 'fit'; choose serving or training"):
+    with pytest.raises(InputError, match="unknown validation suite 'fit'; choose serving, training or swarm"):
         validate("fit")
     with pytest.raises(UnknownNameError, match="unknown engine profile 'nope'"):
         validate("serving", engine="nope")

@@ -14,16 +14,35 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ..arch import ModelArch
 from ..checks import read_bytes
 from ..errors import CatalogError, InputError, UnknownNameError
 from ..hardware import GPU
+from ..provenance import Provenance
 
-__all__ = ["data_file", "gpu", "gpus", "load_toml", "lookup", "model", "models", "parse_entries", "shipped"]
+__all__ = ["Sourced", "data_file", "gpu", "gpus", "load_toml", "lookup", "model", "models", "parse_entries",
+           "shipped"]
 
 T = TypeVar("T", bound=BaseModel)
+
+
+class Sourced(BaseModel):
+    """A catalog entry that is one sourced, dated figure or option (training.toml,
+    shared_compute.toml tables); subclasses add the values."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    key: str
+    source: str
+    as_of: date
+    note: str = ""
+
+    @property
+    def provenance(self) -> Provenance:
+        return Provenance.catalog(self.source, self.as_of)
 
 
 def load_toml(path: Path | str) -> dict[str, Any]:

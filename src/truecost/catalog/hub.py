@@ -7,7 +7,7 @@ take the default of that model's ``transformers`` configuration class (``GemmaCo
 The mapping is checked by ``tests/unit/test_hub.py``: the configs of the shipped models give the
 shipped architectures exactly, parameter for parameter.
 
-Supported families: Llama (``llama``), Mistral/Mixtral, Qwen2/2.5 (q/k/v biases), Qwen3 dense and
+Supported families: Llama (``llama``), BLOOM (``bloom``), Mistral/Mixtral, Qwen2/2.5 (q/k/v biases), Qwen3 dense and
 MoE (q/k norms), DeepSeek-V2/V3 (MLA + shared experts), gpt-oss (attention sinks, biased
 experts, banded attention), Gemma 1/2/3 (GeGLU, four norms from Gemma 2, text model only).
 Left out: vision towers of multimodal checkpoints (only ``text_config`` is read), DeepSeek's
@@ -68,11 +68,11 @@ class _Config:
             raise CatalogError(f"{self.where}: '{key}' should be a non-negative integer, got {value!r}")
         return value
 
-    def layers(self) -> int:
-        """``num_hidden_layers``, bounded: per-layer patterns are built from it."""
-        n = self.int("num_hidden_layers")
+    def layers(self, key: str = "num_hidden_layers") -> int:
+        """``num_hidden_layers`` (BLOOM: ``n_layer``), bounded: per-layer patterns are built from it."""
+        n = self.int(key)
         if not 0 < n <= MAX_LAYERS:
-            raise CatalogError(f"{self.where}: num_hidden_layers {n} is outside 1..{MAX_LAYERS}")
+            raise CatalogError(f"{self.where}: {key} {n} is outside 1..{MAX_LAYERS}")
         return n
 
     def bool(self, key: str, default: bool = False) -> bool:
@@ -222,6 +222,17 @@ def _gemma(c: _Config) -> dict[str, Any]:
 # (configuration_<family>.py, transformers 4.5x).
 _LLAMA_DEFAULTS = {"max_position_embeddings": 2048, "tie_word_embeddings": False,
                    "attention_bias": False, "mlp_bias": False}
+def _bloom(c: _Config) -> dict[str, Any]:
+    """BLOOM: multi-head attention with ALiBi (no position weights), LayerNorm with bias (one
+    more right after the embedding), biases everywhere, a GELU MLP of ``n_inner`` (null: 4·D)."""
+    D, H = c.int("hidden_size"), c.int("n_head")
+    return {"layers": c.layers("n_layer"), "d_model": D, "heads": H, "kv_heads": H,
+            "head_dim": D // H if H else 0, "d_ff": c.int("n_inner", 4 * D), "vocab": c.int("vocab_size"),
+            "tied_embeddings": c.bool("tie_word_embeddings"), "max_context": c.int("max_position_embeddings"),
+            "mlp": "plain", "norm": "layernorm", "embedding_norm": True, "qkv_bias": True, "o_bias": True,
+            "mlp_bias": True, "native_dtype": _native_dtype(c)}
+
+
 _FAMILIES: dict[str, tuple[Callable[[_Config], dict[str, Any]], dict[str, Any]]] = {
     "llama": (_llama, _LLAMA_DEFAULTS),
     "mistral": (_llama, _LLAMA_DEFAULTS | {"max_position_embeddings": 131072, "sliding_window": 4096}),
@@ -242,6 +253,8 @@ _FAMILIES: dict[str, tuple[Callable[[_Config], dict[str, Any]], dict[str, Any]]]
                                 "topk_method": "noaux_tc"}),
     "gpt_oss": (_gpt_oss, {"tie_word_embeddings": False, "attention_bias": True,
                            "sliding_window": 128, "head_dim": 64}),
+    # BloomConfig has no context length (ALiBi extrapolates); BLOOM was trained on 2,048 tokens.
+    "bloom": (_bloom, {"tie_word_embeddings": True, "max_position_embeddings": 2048}),
     "gemma": (_gemma, {"tie_word_embeddings": True, "head_dim": 256, "vocab_size": 256000,
                        "max_position_embeddings": 8192}),
     "gemma2": (_gemma, {"tie_word_embeddings": True, "head_dim": 256, "vocab_size": 256000,

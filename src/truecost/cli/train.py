@@ -14,11 +14,14 @@ import typer
 from rich.console import Console
 
 from .. import train as api
+from ..consortium import consortium as run_consortium
 from ..cost import PriceBasis
 from ..errors import InputError
 from ..provenance import Provenance
 from ..train import Figure, TrainPrecision
 from .tables import Col, OutputFormat, output_format, print_csv, print_lines, print_table
+from .output import print_json
+from .shared_compute import render_consortium
 
 train_app = typer.Typer(
     help="What a training run costs (FLOPs, GPU-hours, days, $, energy, CO2), R&D included.",
@@ -68,6 +71,12 @@ def train(
     usd_per_kwh: Annotated[float | None, _opt("Electricity $/kWh.")] = None,
     pue: Annotated[float | None, _opt("Data-centre PUE (>= 1).")] = None,
     grid: GridOpt = None, rnd_multiplier: RndOpt = None, seq_len: SeqOpt = None,
+    consortium: Annotated[int | None, _opt("Labs that each train their own final model and share "
+                                           "R&D: print a member's cost vs going alone.")] = None,
+    shared_rnd: Annotated[str | None, _opt("With --consortium: fraction of R&D shared, or half "
+                                           "(default, 0.5), research-only, open-flow.")] = None,
+    budget: Annotated[float | None, _opt("With --consortium: a member's budget, USD (gives the "
+                                         "break-even number of labs).")] = None,
     fmt: FormatOpt = None, json_out: JsonOpt = False,
 ) -> None:
     """Estimate a training run, e.g. --model llama-3.1-70b --tokens 15e12 --gpus 16384."""
@@ -80,6 +89,13 @@ def train(
                     precision=precision, basis=basis, usd_per_gpu_hour=usd_per_gpu_hour,
                     usd_per_kwh=usd_per_kwh, pue=pue, grid=_number_or_name(grid),
                     rnd_multiplier=_number_or_name(rnd_multiplier), seq_len=seq_len)
+    if consortium is not None or shared_rnd is not None or budget is not None:
+        if consortium is None:
+            raise InputError("--shared-rnd and --budget go with --consortium N (the number of labs)")
+        c = run_consortium(consortium, shared_rnd=_number_or_name(shared_rnd), budget_usd=budget,
+                           model=model, tokens=tokens, **kwargs)
+        print_json(c.to_dict()) if out is OutputFormat.json else render_consortium(c)
+        return
     est = api.train_cost(model, tokens=tokens, **kwargs)
     if out is OutputFormat.json:
         print(json.dumps(est.to_dict(), indent=2))

@@ -1,4 +1,4 @@
-"""`truecost validate [serving|training]`: the model against published measurements, row by row."""
+"""`truecost validate [serving|training|swarm]`: the model against published measurements, row by row."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from .output import out_console, print_json
 class SuiteName(str, Enum):
     serving = "serving"
     training = "training"
+    swarm = "swarm"
 
 
 def register(app: typer.Typer) -> None:
@@ -47,17 +48,23 @@ def _value(x: float | None) -> str:
     return f"{x:,.0f}" if abs(x) >= 1e3 else f"{x:,.1f}"
 
 
+def _small(x: float | None) -> str:
+    return "-" if x is None else f"{x:#.3g}"  # 2.00, not 2
+
+
 def render(report: ValidationReport) -> None:
     setups, sources = Sources(), Sources()
     serving = report.engine is not None
     cols = [Col("id"), Col("metric"), Col("unit", drop=3), Col("published", "right"),
             Col("predicted", "right"), Col("error", "right"),
-            *([Col("bound", drop=4)] if serving else []), Col("setup", "right"), Col("src", "right")]
-    rows = [[r.id, r.metric, r.unit, _value(r.published), _value(r.predicted), _pct(r.error),
-             *([r.binding or "-"] if serving else []), setups.ref(r.description),
+            *([Col("bound", drop=4)] if report.suite != "training" else []), Col("setup", "right"), Col("src", "right")]
+    fmt = _small if report.suite == "swarm" else _value  # steps/s and ratios are small numbers
+    rows = [[r.id, r.metric, r.unit, fmt(r.published), fmt(r.predicted), _pct(r.error),
+             *([r.binding or "-"] if report.suite != "training" else []), setups.ref(r.description),
              sources.ref(report.sources.get(r.id, ""))] for r in report.rows]
     what = (f"serving, engine profile '{report.engine}'" if serving
-            else "training GPU-hours (6·N·D) and cost")
+            else "training GPU-hours (6·N·D) and cost" if report.suite == "training"
+            else "Petals swarms and offloading, single-sequence steps/s")
     units = {r.metric: r.unit for r in report.rows}
     con = out_console()
     con.print(f"truecost validate: {what} vs published measurements", soft_wrap=True)

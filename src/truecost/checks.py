@@ -94,7 +94,10 @@ def finite_result(value: float, what: str, hint: str) -> float:
     """A computed figure that must be finite: an overflow from huge inputs is the user's to fix
     (``hint`` says which inputs), not a number to print."""
     if not _is_finite(value):
-        raise InputError(f"the result overflows: {what} = {show(value)}; {hint}")
+        if value != value:  # nan: an undefined result, not a large one
+            raise InputError(f"the result is undefined: {what} is not a number; {hint}")
+        raise InputError(f"the result overflows: {what} is beyond 1.8e308, the largest number this "
+                         f"arithmetic holds; {hint}")
     return value
 
 

@@ -289,7 +289,7 @@ def _available_gpus(names: Sequence[str] | None) -> list[GPU]:
 
 def _engines(names: Sequence[str | EngineProfile] | None) -> list[EngineProfile]:
     if names is None:
-        return list(shipped_engines(saved=False).values())
+        return [e for e in shipped_engines(saved=False).values() if e.plan_default]
     if not names:
         raise InputError("--engines: give at least one engine profile (e.g. --engines tuned,vllm)")
     return [find_engine(n.strip() if isinstance(n, str) else n) for n in names]
@@ -321,7 +321,7 @@ def plan(workload: Workload | Path | str, *, slo: Slo | str | None = None, gpus:
 
     ``slo`` replaces the workload's ``[slo]`` (an ``Slo`` or ``"ttft_p95=2s,tpot_p99=80ms"``);
     ``gpus`` (default: every catalog GPU that can be priced), ``engines`` (default: the shipped
-    profiles; saved calibrated ones by name), ``precisions`` (default ``PRECISIONS`` and the
+    serving profiles, not the Petals swarm server's; saved calibrated ones by name), ``precisions`` (default ``PRECISIONS`` and the
     model's native dtype) and ``max_batches`` bound the search; the candidates' own ``gpus``,
     ``precisions`` and ``engine`` lists are compare's and are not used.
 

@@ -52,7 +52,7 @@ KV_DTYPES = ", ".join(d for d in BYTES_PER_ELEM if d not in ("tf32", "mxfp4"))
     (["train", "--model", "llama-3.1-8b", "--tokens", "inf", "--json"], 1,
      "--tokens must be a finite number, got inf"),
     (["train", "--params-total", "1e300", "--tokens", "1e300", "--json"], 1,
-     "the result overflows: training FLOPs = inf; give fewer --tokens or a smaller model"),
+     "the result overflows: training FLOPs is beyond 1.8e308, the largest number this arithmetic holds; give fewer --tokens or a smaller model"),
     (["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--seq-len", "10000000000"], 1,
      "--seq-len 10,000,000,000 exceeds llama-3.1-8b's context of 131,072 tokens"),
     (["train", "--model", "llama-3.1-8b", "--tokens", "1e12", "--rnd-multiplier", "inf"], 1,
@@ -66,7 +66,7 @@ KV_DTYPES = ", ".join(d for d in BYTES_PER_ELEM if d not in ("tf32", "mxfp4"))
      "--to-year (3000) is more than 100 years after the base year (2023); a growth rate says nothing "
      "that far out"),
     (["train", "trend", "--base-usd", "1e300", "--base-year", "2023", "--to-year", "2100", "--json"], 1,
-     "the result overflows: projected cost = inf; project fewer years or a lower growth"),
+     "the result overflows: projected cost is beyond 1.8e308, the largest number this arithmetic holds; project fewer years or a lower growth"),
     # bench: refused before anything is sent
     (["bench", "http://127.0.0.1:9/v1", "--model", "m", "--rate", "1e-9"], 1,
      "at 1e-09 requests/s, 100 requests take 3.14e+03 years, more than the week one operating "
@@ -156,7 +156,7 @@ def test_text_from_files_is_printed_as_text_never_markup(cli, tmp_path):
     ({"input": "inf"}, "{p}: tokens.input: inf is not a number truecost can use; give a finite "
                        "value"),
     ({"name": '""'}, "{p}: name: String should have at least 1 character"),
-    ({"tasks": "1e308"}, "the result overflows: tasks per month = inf; give a smaller "
+    ({"tasks": "1e308"}, "the result overflows: tasks per month is beyond 1.8e308, the largest number this arithmetic holds; give a smaller "
                          "tasks_per_day"),
     ({"candidates": '[[self_hosted]]\nmodel = "llama-3.1-8b"\ngpus = []\n'},
      "{p}: self_hosted.0.gpus: List should have at least 1 item after validation, not 0"),

@@ -55,7 +55,7 @@ def test_finite_result_names_what_overflowed():
     assert finite_result(1e308, "x", "hint") == 1e308
     with pytest.raises(InputError) as e:
         finite_result(1e308 * 10, "training FLOPs", "give fewer --tokens")
-    assert str(e.value) == "the result overflows: training FLOPs = inf; give fewer --tokens"
+    assert str(e.value) == "the result overflows: training FLOPs is beyond 1.8e308, the largest number this arithmetic holds; give fewer --tokens"
 
 
 def test_choice_ignores_case_and_lists_the_choices():
@@ -109,3 +109,9 @@ def test_write_atomic_replaces_whole_files_or_leaves_them_be(tmp_path):
     assert target.read_text() == "old" and sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
     assert write_atomic(target, lambda tmp: tmp.write_text("new")) == target
     assert target.read_text() == "new" and sorted(p.name for p in tmp_path.iterdir()) == ["out.json"]
+
+
+def test_finite_result_nan_is_undefined_not_an_overflow():
+    with pytest.raises(InputError) as e:
+        finite_result(math.inf - math.inf, "tokens", "give a smaller --tokens-per-param")
+    assert str(e.value) == "the result is undefined: tokens is not a number; give a smaller --tokens-per-param"

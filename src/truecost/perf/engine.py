@@ -88,6 +88,9 @@ class EngineProfile(BaseModel):
     # Prompt tokens found in the prefix cache skip prefill (vLLM V1 automatic prefix caching,
     # TensorRT-LLM KV block reuse and SGLang RadixAttention are on by default).
     prefix_caching: bool = False
+    # Whether `plan` searches this profile by default: datacenter serving engines do; a profile
+    # for another setting (a Petals swarm server) is only searched when named (--engines).
+    plan_default: bool = True
     source: str
     retrieved: date
     calibration: str | None = None  # "fitted from runs ... on <date>" when calibrated

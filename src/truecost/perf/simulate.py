@@ -29,6 +29,10 @@ plus throughput and goodput under objectives. Times are from the client's send; 
 
 Left out: speculative decoding, disaggregated prefill, CPU-side scheduling time beyond the
 engine's step overhead, KV block granularity, and prefix-cache eviction (a hit rate is given).
+Nothing random perturbs a run but the arrivals and lengths drawn, so a closed loop of fixed
+lengths stays in step once its start has put the clients one step apart: each client finishes
+the step after the one before, and arrives (after the request overhead) just after that one's
+prefill has started, so it waits for it (measured engines show less of this wait).
 """
 
 from __future__ import annotations

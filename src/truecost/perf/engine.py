@@ -30,7 +30,7 @@ TERMS = (
     "link_efficiency", "moe_tile_tokens", "runtime_reserve_gib", "kv_memory_fraction", "kv_admission",
     "max_batch_size", "max_num_tokens", "request_overhead_s",
     "power_idle_fraction", "power_memory_fraction", "power_compute_fraction",
-    "scheduling", "prefix_caching",
+    "scheduling", "chunked_prefill", "prefix_caching",
 )
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
@@ -85,6 +85,9 @@ class EngineProfile(BaseModel):
     # budget left ("decode_first": vLLM V1 chunked prefill, TensorRT-LLM in-flight batching), or
     # pending prefills as steps of their own while decodes wait ("prefill_first": SGLang default).
     scheduling: Literal["decode_first", "prefill_first"] = "decode_first"
+    # Whether a prompt may be split across steps (chunked prefill/context). Off, each prompt is
+    # prefilled whole in one step, beside others only while their sum fits max_num_tokens.
+    chunked_prefill: bool = True
     # Prompt tokens found in the prefix cache skip prefill (vLLM V1 automatic prefix caching,
     # TensorRT-LLM KV block reuse and SGLang RadixAttention are on by default).
     prefix_caching: bool = False

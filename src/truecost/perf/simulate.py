@@ -11,7 +11,9 @@ the queueing the steady state leaves out falls out of the mechanism:
   the pool runs out it **preempts** the most recently admitted request and later **recomputes**
   its prompt and the tokens it had generated (vLLM V1's only preemption mode);
 - **chunked prefill** under a token budget per step (``max_num_tokens``), shared by several
-  prompts' prefills in arrival order;
+  prompts' prefills in arrival order; or, without chunking (TensorRT-LLM's default), **whole
+  prompts**: a step takes waiting prompts in arrival order while each fits whole in the budget
+  left, so two long prompts that arrive together are prefilled one step apart;
 - **scheduling**: ``"decode_first"`` puts every decoding sequence in each step and fills the rest
   of the budget with prefill (vLLM V1, TensorRT-LLM in-flight batching: prefills slow each decode
   step, TPOT rises); ``"prefill_first"`` runs pending prefills as steps of their own while
@@ -27,6 +29,10 @@ plus throughput and goodput under objectives. Times are from the client's send; 
 
 Left out: speculative decoding, disaggregated prefill, CPU-side scheduling time beyond the
 engine's step overhead, KV block granularity, and prefix-cache eviction (a hit rate is given).
+Nothing random perturbs a run but the arrivals and lengths drawn, so a closed loop of fixed
+lengths stays in step once its start has put the clients one step apart: each client finishes
+the step after the one before, and arrives (after the request overhead) just after that one's
+prefill has started, so it waits for it (measured engines show less of this wait).
 """
 
 from __future__ import annotations
@@ -79,6 +85,10 @@ class EngineLimits:
     admission: Literal["max_length", "average"] = "max_length"  # reserve ISL+OSL, or paged + preemption
     scheduling: Literal["decode_first", "prefill_first"] = "decode_first"
     request_overhead_s: float = 0.0  # per request before the engine sees it (HTTP, tokenise)
+    # False: a prompt is prefilled whole in one step, beside the decoders and other prompts only
+    # while all fit the budget (TensorRT-LLM without chunked context); one longer than the whole
+    # budget is still chunked (an engine can only serve it with chunking on).
+    chunked_prefill: bool = True
 
     def __post_init__(self) -> None:
         if self.max_batch < 1 or self.token_budget < 1 or not self.kv_pool_tokens >= 1:
@@ -109,7 +119,8 @@ class Replica:
         limits = EngineLimits(
             max_batch=d * min(e.max_batch_size, e.max_num_tokens), token_budget=d * e.max_num_tokens,
             kv_pool_tokens=d * plan.kv_pool_bytes / per_token, admission=e.kv_admission,
-            scheduling=e.scheduling, request_overhead_s=e.request_overhead_s)
+            scheduling=e.scheduling, request_overhead_s=e.request_overhead_s,
+            chunked_prefill=e.chunked_prefill)
         return cls(step_table(dep), limits, dep.describe())
 
 
@@ -390,7 +401,12 @@ class _Run:
             used += take
         while self.waiting and budget > 0 and self.B + len(self.prefilling) < lim.max_batch:
             i = self.waiting[0]
-            take = min(self._need(i), budget)
+            need = self._need(i)
+            take = min(need, budget)
+            if take < need and not lim.chunked_prefill and need <= lim.token_budget:
+                # Whole prompts only: it waits (and the queue behind it, FCFS) for a step with room
+                # for all of it; no admission meanwhile, so the decoders only drain and room comes.
+                break
             if not self._fits(i, take, used):
                 break
             self.waiting.popleft()

@@ -75,6 +75,45 @@ def test_decode_first_never_stalls_a_decode_and_prefill_first_does():
     assert pf.ttft.mean < df.ttft.mean or pf.ttft.mean == pytest.approx(df.ttft.mean)
 
 
+def test_whole_prompts_wait_for_a_step_with_room_and_chunks_share_one():
+    # Three prompts of 120 tokens at t = 0, OSL 1 (the prefill step yields the only token), budget
+    # 200 tokens a step. Chunked: step 1 takes A's 120 + 80 of B, step 2 B's last 40 + C's 120, so
+    # first tokens at 1τ, 2τ, 2τ. Whole prompts (TensorRT-LLM without chunked context): B's 120 do
+    # not fit the 80 left beside A, so each prompt has a step of its own: 1τ, 2τ, 3τ.
+    kw = {"requests": 3}
+    chunked = simulate(toy(token_budget=200), Burst(), Fixed(120, 1), **kw)
+    whole = simulate(toy(token_budget=200, chunked_prefill=False), Burst(), Fixed(120, 1), **kw)
+    np.testing.assert_allclose(chunked.times.first_token, [TAU, 2 * TAU, 2 * TAU])
+    np.testing.assert_allclose(whole.times.first_token, [TAU, 2 * TAU, 3 * TAU])
+    assert (chunked.steps, whole.steps) == (2, 3)
+    # Two prompts of 90 fit one step whole (180 <= 200): both first tokens at 1τ.
+    both = simulate(toy(token_budget=200, chunked_prefill=False), Burst(), Fixed(90, 1), requests=2)
+    np.testing.assert_allclose(both.times.first_token, [TAU, TAU])
+
+
+def test_a_prompt_longer_than_the_budget_is_chunked_even_without_chunked_prefill():
+    # 450 tokens with a budget of 200 could never run whole: pieces of 200, 200, 50, first token
+    # at 3τ; a 160-token prompt sent with it does not fit beside the last 50 (150 left), so it gets
+    # step 4 to itself.
+    sim = simulate(toy(token_budget=200, chunked_prefill=False), Replay((0.0, 0.0)),
+                   Empirical(((450, 1), (160, 1)), ordered=True), requests=2)
+    np.testing.assert_allclose(sim.times.first_token, [3 * TAU, 4 * TAU])
+
+
+def test_whole_prompts_leave_room_for_the_decoders():
+    # Decode-first: a step's budget is the decoders' tokens first. Budget 200, one client decoding
+    # (OSL 5) when a 199-token prompt arrives: 199 + 1 decode token fit, so it is prefilled in the
+    # next step whole; a 200-token prompt does not fit beside the decoder, and is not split (it
+    # fits the budget): it waits for the step after the decoder ends.
+    def first_tokens(isl2):
+        return simulate(toy(token_budget=200, chunked_prefill=False), Replay((0.0, 1.5 * TAU)),
+                        Empirical(((10, 5), (isl2, 1)), ordered=True), requests=2).times.first_token
+    # Request 1: prefill step 1 (first token 1τ), decode steps 2-5 (ends 5τ). Request 2 arrives at
+    # 1.5τ, during step 2, so it can join step 3 at the earliest.
+    np.testing.assert_allclose(first_tokens(199), [TAU, 3 * TAU])
+    np.testing.assert_allclose(first_tokens(200), [TAU, 6 * TAU])
+
+
 def test_reserve_admission_queues_for_kv_and_ttft_grows_with_osl():
     # Pool of 300 tokens; each request reserves ISL + OSL. With OSL 100 only one of two fits: the
     # second is admitted when the first ends (1 prefill + 99 decode steps = 100τ) and gets its
@@ -234,15 +273,16 @@ def test_a_request_larger_than_the_pool_is_an_error():
        admission=st.sampled_from(["max_length", "average"]), scheduling=st.sampled_from(["decode_first", "prefill_first"]),
        isl=st.tuples(st.integers(1, 150), st.integers(0, 150)), osl=st.tuples(st.integers(1, 60), st.integers(0, 60)),
        arrivals=st.sampled_from([Burst(), ClosedLoop(3), Poisson(40.0), Constant(100.0)]),
-       hit=st.sampled_from([0.0, 0.5]), seed=st.integers(0, 3))
+       hit=st.sampled_from([0.0, 0.5]), seed=st.integers(0, 3), chunked=st.booleans())
 def test_any_engine_finishes_every_request_in_order(max_batch, budget, slack, admission, scheduling, isl, osl,
-                                                    arrivals, hit, seed):
+                                                    arrivals, hit, seed, chunked):
     # Whatever the limits and policy: every request ends, after its first token, after its send;
     # it takes at least its prefill chunks plus OSL − 1 decode steps; and Little's law holds.
     lengths = Uniform(isl[0], isl[0] + isl[1], osl[0], osl[0] + osl[1])
     pool = isl[0] + isl[1] + osl[0] + osl[1] + slack
     sim = simulate(toy(max_batch=max_batch, token_budget=budget, kv_pool_tokens=pool, admission=admission,
-                       scheduling=scheduling), arrivals, lengths, requests=25, seed=seed, prefix_hit_fraction=hit)
+                       scheduling=scheduling, chunked_prefill=chunked), arrivals, lengths, requests=25, seed=seed,
+                   prefix_hit_fraction=hit)
     t = sim.times
     assert np.all(t.arrive >= t.send) and np.all(t.first_token >= t.arrive + TAU - 1e-12)
     assert np.all(t.end >= t.first_token)

@@ -50,11 +50,13 @@ def test_ttft_under_load_is_predicted_by_the_simulation():
     ttft = [r for r in rows if r.group == "ttft"]
     assert len(ttft) == 10
     # Targets for TTFT under load (the steady state is off by up to 160x on these rows): median
-    # |error| within 50%, no row off by more than 3x.
+    # |error| within 50%, no row off by more than 2x (whole-prompt scheduling took the worst row,
+    # closed loop 50 of 5000-token prompts, from 2.5x to 1.8x).
     assert by["ttft"]["median_abs_error"] <= 0.5
-    assert by["ttft"]["max_ratio"] <= 3.0
-    steady_errors = [abs(r.steady_state / r.published - 1) for r in ttft]
-    assert statistics.median(steady_errors) > 2 * by["ttft"]["median_abs_error"]
+    assert by["ttft"]["max_ratio"] <= 2.0
+    steady = [r.steady_state / r.published for r in ttft]
+    assert statistics.median(abs(x - 1) for x in steady) > by["ttft"]["median_abs_error"]
+    assert max(max(x, 1 / x) for x in steady) > 10 * by["ttft"]["max_ratio"]
     # Throughput and ITL keep the targets of the offline rows.
     for group in ("throughput", "tpot"):
         assert by[group]["median_abs_error"] <= 0.25 and by[group]["max_ratio"] <= 2.0

@@ -19,6 +19,7 @@ from typing import Any, Literal
 
 from .cost import HOURS_PER_MONTH, deployment_cost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
+from .hardware import GPU
 from .perf.memory import memory_plan
 from .perf.serving import OperatingPoint, estimate, make_deployment, operating_point
 from .prices import Offer, load_offers, offer
@@ -136,6 +137,7 @@ def _per_correct(per_task: float, accuracy: float | None) -> float | None:
 @dataclass(frozen=True)
 class _Sized:
     gpu: str
+    spec: GPU  # the GPU itself: a user's GPU file has a key no catalog lookup knows
     precision: str
     tp: int
     replicas: int
@@ -197,7 +199,7 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
                 replicas = math.ceil(w.requests_per_s_peak / (cap * w.utilisation))
                 hourly = deployment_cost(dep.gpu, tp * replicas, c.basis, usd_per_gpu_hour=c.usd_per_gpu_hour,
                                          ownership=c.ownership)
-                sized = _Sized(dep.gpu.key, precision, tp, replicas, cap, hourly.usd_per_hour,
+                sized = _Sized(dep.gpu.key, dep.gpu, precision, tp, replicas, cap, hourly.usd_per_hour,
                                str(hourly.provenance))
                 if best is None or sized.usd_per_hour < best.usd_per_hour:
                     best = sized
@@ -213,7 +215,7 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
 def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Sized, t: Tokens,
                         isl: int, osl: int, tasks_month: float) -> Option:
     per_replica_rate = w.requests_per_s_peak / s.replicas
-    est = estimate(c.model, s.gpu, precision=s.precision, tp=s.tp, isl=isl, osl=osl, rate=per_replica_rate,
+    est = estimate(c.model, s.spec, precision=s.precision, tp=s.tp, isl=isl, osl=osl, rate=per_replica_rate,
                    engine=c.engine)
     monthly = s.usd_per_hour * HOURS_PER_MONTH
     per_task = monthly / tasks_month

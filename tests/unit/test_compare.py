@@ -1,19 +1,23 @@
+"""compare: cost per task and month, and self-hosted sizing, against hand arithmetic.
+
+Self-hosted candidates run the hand-made model on hand-made GPUs with an engine whose every term
+the test sets (tests/handmade.py, written to TOML files as a user would), at loads that need more
+than one replica, with peak_to_mean ≠ 1 and utilisation < 1, so each term of
+``replicas = ceil(mean rate × peak_to_mean / (capacity × utilisation))`` and of
+``$/month = replicas × GPUs × $/GPU-hour × 730 h`` shows in the result."""
+
 import math
 
 import pytest
 
+from tests import handmade as h
 from truecost.compare import compare
-from truecost.cost import HOURS_PER_MONTH
-from truecost.perf.serving import estimate
-from truecost.prices import offer
 from truecost.workload import Workload
 
 from ..conftest import REPO
 
-BASE = {
-    "name": "t", "tasks_per_day": 86400, "peak_to_mean": 2.0, "utilisation": 0.5,
-    "tokens": {"input": 1000, "output": 200, "cached_input_fraction": 0.5},
-}
+HOURS = 8760 / 12  # 730 hours in an average month
+T = 0.001  # the hand engine's step overhead
 
 
 def test_examples_rank_by_cost_per_task():
@@ -24,40 +28,150 @@ def test_examples_rank_by_cost_per_task():
         assert c.ranked, path
 
 
-def test_api_cost_per_task_and_month_by_hand():
-    w = Workload.model_validate({**BASE, "requests_per_task": 3, "api": [{"offer": "openai/gpt-4o",
-                                 "reasoning_tokens": 100, "accuracy": 0.8}]})
+@pytest.fixture
+def files(tmp_path):
+    """Hand model, GPUs and engine as the TOML files a user would pass."""
+    return {"model": h.model_file(tmp_path), "fast": h.gpu_file(tmp_path, h.FAST),
+            "memory": h.gpu_file(tmp_path, h.MEMORY_BOUND),
+            "engine": h.engine_file(tmp_path, max_num_tokens=8192),
+            "engine4": h.engine_file(tmp_path, "hand-engine-4", max_batch_size=4, max_num_tokens=8192),
+            "dir": tmp_path}
+
+
+def _hosted(files, gpu="fast", engine="engine4", **over):
+    return {"model": files["model"], "gpus": [files[gpu]], "precisions": ["bf16"], "max_tp": 1,
+            "engine": files[engine], **over}
+
+
+def test_replicas_are_sized_for_the_peak_at_the_utilisation(files):
+    # One replica: at most 4 sequences (max_batch_size), each step 1 ms, 100 output tokens:
+    # capacity = 4 / (100 × 1 ms) = 40 requests/s. Traffic: 864,000 tasks/day = 10 req/s mean,
+    # × peak_to_mean 3 = 30 req/s at the peak; at 30% utilisation a replica takes 12 req/s
+    # ⇒ ceil(30 / 12) = 3 replicas (1 if utilisation were ignored, 1 if the peak were).
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 864_000, "peak_to_mean": 3.0, "utilisation": 0.3,
+        "tokens": {"input": 1000, "output": 100}, "self_hosted": [_hosted(files)]})
+    c = compare(w)
+    assert c.peak_requests_per_s == pytest.approx(30.0)
+    assert c.tasks_per_month == pytest.approx(864_000 * 730 / 24)  # 26,280,000
+    o = c.options[0]
+    assert o.capacity_requests_per_s == pytest.approx(40.0, rel=1e-9)
+    assert (o.replicas, o.gpus_per_replica, o.gpus) == (3, 1, 3)
+    assert o.usd_per_replica_hour == pytest.approx(2.0)
+    assert o.usd_per_month == pytest.approx(3 * 2.0 * 730)  # $4,380: 730 h a month, not 720
+    assert o.usd_per_task == pytest.approx(4380 / 26_280_000)
+    assert o.usd_per_request == pytest.approx(4380 / 26_280_000)
+    # latency at the per-replica share of the peak, 10 req/s: TTFT = 10 ms + half a step + one
+    # prefill step; TPOT one step.
+    assert o.ttft_s == pytest.approx(0.01 + 0.5 * T + T, rel=1e-6)
+    assert o.tpot_s == pytest.approx(T, rel=1e-6)
+    # the step is all fixed overhead here, so no time goes to prompt tokens: $ all on output
+    assert o.usd_per_mtok_input == pytest.approx(0.0, abs=1e-12)
+    assert o.usd_per_mtok_output == pytest.approx(4380 / (26_280_000 * 100) * 1e6, rel=1e-9)
+    assert o.how == f"3 x (1x {h.FAST.key} bf16)"
+
+
+def test_requests_per_task_scale_the_rate_and_not_the_task_count(files):
+    # 2 requests per task: 20 req/s mean, 60 at the peak, ceil(60 / 12) = 5 replicas.
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 864_000, "requests_per_task": 2, "peak_to_mean": 3.0,
+        "utilisation": 0.3, "tokens": {"input": 1000, "output": 100}, "self_hosted": [_hosted(files)]})
     o = compare(w).options[0]
-    per_req = offer("openai/gpt-4o").request_usd(1000, 200, cached_input_tokens=500, reasoning_tokens=100)
-    assert o.usd_per_task == pytest.approx(3 * per_req)
-    assert o.usd_per_month == pytest.approx(3 * per_req * 86400 * HOURS_PER_MONTH / 24)
-    assert o.usd_per_correct_answer == pytest.approx(3 * per_req / 0.8)
+    assert o.replicas == 5
+    assert o.usd_per_task == pytest.approx(5 * 2.0 * 730 / 26_280_000)
+    assert o.usd_per_request == pytest.approx(5 * 2.0 * 730 / 26_280_000 / 2)
 
 
-def test_self_hosted_is_sized_for_the_peak_and_paid_every_hour():
-    w = Workload.model_validate({**BASE, "self_hosted": [{"model": "llama-3.1-8b", "gpus": ["h100-sxm"],
-                                 "precisions": ["fp8"], "max_tp": 1}]})
+def test_a_tpot_slo_sets_the_concurrency_and_so_the_capacity(files):
+    # Memory-bound GPU (1e12 bytes/s achievable), ISL 1000, OSL 100: a step at C live sequences
+    # streams 62,914,560 bytes of weights and LM head, C × 2,048 × 1,050 bytes of KV (mean
+    # context 1000 + 100/2) and writes C/100 × 1000 × 2,048 bytes of prompt KV:
+    #     t(C) = 1 ms + (62,914,560 + 2,170,880·C) / 1e12
+    # TPOT ≤ 2 ms ⇒ C ≤ (2e-3 − 1.06291456e-3) / 2.17088e-6 = 431.66 ⇒ C = 431,
+    # t(431) = 1.99856384 ms, capacity = 431 / (100 × t) = 2,156.55 requests/s.
+    # Peak: 86.4M tasks/day = 1,000 req/s × 2 = 2,000; at 50% ⇒ ceil(2000 / 1078.27) = 2 replicas.
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 86_400_000, "peak_to_mean": 2.0, "utilisation": 0.5,
+        "tokens": {"input": 1000, "output": 100}, "slo": {"tpot_s": 0.002},
+        "self_hosted": [_hosted(files, gpu="memory", engine="engine")]})
     o = compare(w).options[0]
-    cap = estimate("llama-3.1-8b", "h100-sxm", precision="fp8", isl=1000, osl=200).requests_per_s
-    replicas = math.ceil(2.0 / (cap * 0.5))  # peak 2 req/s at 50% utilisation, no SLO
-    assert o.gpus == replicas
-    assert o.usd_per_month == pytest.approx(replicas * 2.99 * HOURS_PER_MONTH)
-    assert o.usd_per_task == pytest.approx(o.usd_per_month / (86400 * HOURS_PER_MONTH / 24))
+    t = T + (62_914_560 + 2_170_880 * 431) / 1e12
+    assert t == pytest.approx(1.99856384e-3, rel=1e-12)
+    assert o.capacity_requests_per_s == pytest.approx(431 / (100 * t), rel=1e-9)
+    assert o.replicas == 2 == math.ceil(2000 / (0.5 * 431 / (100 * t)))
+    assert o.tpot_s <= 0.002
 
 
-def test_quality_bar_and_slo_exclude_options():
-    w = Workload.model_validate({**BASE, "min_accuracy": 0.9, "slo": {"tpot_s": 0.001},
-                                 "api": [{"offer": "gpt-4o-mini", "accuracy": 0.7}],
-                                 "self_hosted": [{"model": "llama-3.1-8b", "gpus": ["h100-sxm"]}]})
+def test_an_slo_missed_at_one_request_excludes_the_option(files):
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 86_400, "tokens": {"input": 1000, "output": 100},
+        "slo": {"tpot_s": 0.0009}, "self_hosted": [_hosted(files)]})  # every step takes 1 ms
+    (o,) = compare(w).options
+    assert o.excluded == f"1x {h.FAST.key} bf16: misses the SLO even at one request"
+    assert o.usd_per_task == math.inf and compare(w).ranked == []
+
+
+def test_own_basis_prices_the_replicas_at_the_ownership_rate(files):
+    # $20,000 × (1 + 0.5) / (4 y × 8,760 h) + 1 kW × 0.5 × PUE 1.5 × $0.10 = 0.85616 + 0.075 $/h
+    terms = {"life_years": 4, "server_overhead_fraction": 0.5, "usd_per_kwh": 0.10, "pue": 1.5,
+             "power_fraction_of_tdp": 0.5}
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 864_000, "peak_to_mean": 3.0, "utilisation": 0.3,
+        "tokens": {"input": 1000, "output": 100},
+        "self_hosted": [_hosted(files, basis="own", ownership=terms)]})
+    o = compare(w).options[0]
+    per_gpu_hour = 20_000 * 1.5 / (4 * 8760) + 1.0 * 0.5 * 1.5 * 0.10
+    assert o.usd_per_month == pytest.approx(3 * per_gpu_hour * 730)
+
+
+# ---- API options: hand prices from an offers file ------------------------------------------------
+OFFERS = """\
+["hand/model"]
+usd_per_mtok_input = 1.0
+usd_per_mtok_cached_input = 0.5
+usd_per_mtok_output = 4.0
+batch_discount = 0.5
+source = "hand prices"
+as_of = 2026-01-01
+"""
+
+
+def test_api_cost_per_task_month_and_correct_answer_by_hand(tmp_path):
+    (tmp_path / "offers.toml").write_text(OFFERS)
+    # per request: 500 uncached × $1 + 500 cached × $0.5 + (200 output + 100 reasoning) × $4, per 1M
+    #   = (500 + 250 + 1,200) / 1e6 = $0.00195; 3 requests per task = $0.00585
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 86_400, "requests_per_task": 3, "peak_to_mean": 2.0,
+        "tokens": {"input": 1000, "output": 200, "cached_input_fraction": 0.5},
+        "offers_file": str(tmp_path / "offers.toml"),
+        "api": [{"offer": "hand/model", "reasoning_tokens": 100, "accuracy": 0.8},
+                {"offer": "hand/model", "label": "batch", "batch": True}]})
+    by = {o.label: o for o in compare(w).options}
+    o = by["hand/model"]
+    assert o.usd_per_request == pytest.approx(0.00195)
+    assert o.usd_per_task == pytest.approx(0.00585)
+    assert o.usd_per_month == pytest.approx(0.00585 * 86_400 * 730 / 24)  # 2,628,000 tasks
+    assert o.usd_per_correct_answer == pytest.approx(0.00585 / 0.8)
+    # batch: (500 + 250 + 200 × 4) / 1e6 × 0.5 per request, no reasoning override
+    assert by["batch"].usd_per_request == pytest.approx((500 + 250 + 800) / 1e6 * 0.5)
+    assert by["batch"].how == "API batch"
+
+
+def test_quality_bar_excludes_options():
+    w = Workload.model_validate({"name": "t", "tasks_per_day": 86400, "min_accuracy": 0.9,
+                                 "tokens": {"input": 1000, "output": 200},
+                                 "api": [{"offer": "gpt-4o-mini", "accuracy": 0.7}]})
     c = compare(w)
     assert c.ranked == []
-    reasons = {o.label: o.excluded for o in c.options}
-    assert reasons["openai/gpt-4o-mini"] == "accuracy 70% below the bar of 90%"
-    assert reasons["llama-3.1-8b @ h100-sxm"].endswith("misses the SLO even at one request")
+    assert c.options[0].excluded == "accuracy 70% below the bar of 90%"
 
 
-def test_per_model_tokens_change_the_cost():
-    w = Workload.model_validate({**BASE, "api": [{"offer": "gpt-4o-mini", "label": "short"},
-                                                 {"offer": "gpt-4o-mini", "label": "long", "reasoning_tokens": 2000}]})
+def test_per_model_tokens_change_the_cost(tmp_path):
+    (tmp_path / "offers.toml").write_text(OFFERS)
+    w = Workload.model_validate({"name": "t", "tasks_per_day": 86400, "tokens": {"input": 1000, "output": 200},
+                                 "offers_file": str(tmp_path / "offers.toml"),
+                                 "api": [{"offer": "hand/model", "label": "short"},
+                                         {"offer": "hand/model", "label": "long", "reasoning_tokens": 2000}]})
     by = {o.label: o.usd_per_task for o in compare(w).options}
-    assert by["long"] > 5 * by["short"]
+    assert by["short"] == pytest.approx((1000 + 200 * 4) / 1e6)
+    assert by["long"] == pytest.approx((1000 + 2200 * 4) / 1e6)

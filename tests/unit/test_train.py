@@ -55,24 +55,47 @@ def test_moe_uses_active_params():
 
 def test_hand_case_every_figure():
     # 1e9 params × 1e12 tokens: 6e21 FLOPs at 0.5 × 1e15 FLOP/s = 1.2e7 GPU-s = 3,333.33 GPU-h.
+    # PUE 1.25 and grid 0.5 t/MWh so that every energy term shows.
     est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, gpus=8, mfu=0.5,
-                     usd_per_kwh=0.10, pue=1.0, grid=0.5, rnd_multiplier=2)
+                     usd_per_kwh=0.10, pue=1.25, grid=0.5, rnd_multiplier=2)
     h = 6e21 / 0.5e15 / 3600
+    assert est.flops.value == 6e21
     assert est.gpu_hours.value == pytest.approx(h, rel=1e-12)
     assert h == pytest.approx(3333.333, rel=1e-6)
     assert est.wall_clock_days.value == pytest.approx(h / 8 / 24, rel=1e-12)  # 17.36 days
     assert est.usd_rent.value == pytest.approx(h * 2.0, rel=1e-12)  # $6,666.67
-    # own: $10,000 × (1 + 0.28 server + 0.17 network) / (4 y × 8760 h) + 0.5 kW × 1.0 × PUE 1 × $0.10
-    own_per_h = 10_000 * 1.45 / (4 * 8760) + 0.5 * 0.10
-    assert est.usd_own.value == pytest.approx(h * own_per_h, rel=1e-12)  # $1,546.04
-    assert est.energy_mwh.value == pytest.approx(h * 500 / 1e6, rel=1e-12)  # 1.667 MWh
-    assert est.co2_t.value == pytest.approx(h * 500 / 1e6 * 0.5, rel=1e-12)
+    # own: $10,000 × (1 + 0.28 server + 0.17 network) / (4 y × 8760 h)
+    #      + 0.5 kW × power fraction 1.0 × PUE 1.25 × $0.10
+    own_per_h = 10_000 * 1.45 / (4 * 8760) + 0.5 * 1.0 * 1.25 * 0.10
+    assert est.usd_own.value == pytest.approx(h * own_per_h, rel=1e-12)  # $1,640.84
+    assert est.usd_own_breakdown["energy"] == pytest.approx(h * 0.0625, rel=1e-12)
+    assert est.energy_mwh.value == pytest.approx(h * 500 * 1.25 / 1e6, rel=1e-12)  # 2.083 MWh
+    assert est.co2_t.value == pytest.approx(h * 500 * 1.25 / 1e6 * 0.5, rel=1e-12)  # 1.042 t
+    assert est.usd.value == est.usd_rent.value  # rent is the default basis
     dev = est.with_rnd()
     assert dev["usd_rent"].value == pytest.approx(2 * h * 2.0, rel=1e-12)
     assert dev["gpu_hours"].value == pytest.approx(2 * h, rel=1e-12)
+    assert dev["co2_t"].value == pytest.approx(2 * h * 500 * 1.25 / 1e6 * 0.5, rel=1e-12)
     assert "wall_clock_days" not in dev  # R&D runs overlap the final run's calendar
+    assert est.to_dict()["usd_with_rnd"] == pytest.approx(2 * h * 2.0, rel=1e-12)
     assert est.mfu.provenance.kind == "input"
+    assert est.pue.value == 1.25 and est.pue.provenance.kind == "input"
     assert est.usd_per_gpu_hour_own.provenance.kind == "modelled"
+    own = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, usd_per_kwh=0.10,
+                     pue=1.25, basis="own")
+    assert own.usd.value == pytest.approx(h * own_per_h, rel=1e-12)
+    assert own.wall_clock_days is None  # no GPU count, no calendar
+
+
+def test_energy_and_co2_closed_forms():
+    # 1,000 GPU-h × 700 W × 0.8 × PUE 1.2 = 672 kWh = 0.672 MWh; × 0.4 t/MWh = 0.2688 t
+    assert energy_mwh(1000, 700, power_fraction_of_tdp=0.8, pue=1.2) == pytest.approx(0.672)
+    assert co2_t(0.672, 0.4) == pytest.approx(0.2688)
+
+
+def test_pue_below_one_is_an_error():
+    with pytest.raises(InputError, match=r"PUE must be >= 1 \(facility energy / IT energy\), got 0.9"):
+        train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, pue=0.9)
 
 
 def test_attention_term_gqa_closed_form():

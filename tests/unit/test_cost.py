@@ -48,3 +48,32 @@ def test_bad_input(gpus, kw, message):
     with pytest.raises(InputError) as e:
         deployment_cost(h.FAST, gpus, **kw)
     assert str(e.value) == message
+
+
+def test_every_hourly_cost_says_where_its_price_came_from():
+    given = deployment_cost(h.FAST, 1, usd_per_gpu_hour=0.5)  # any positive rate, even below $1
+    assert given.usd_per_hour == 0.5 and given.basis.value == "rent" and given.gpus == 1
+    assert str(given.provenance) == "input:0.5 $/GPU-hour"
+    t = OwnershipTerms(life_years=5, server_overhead_fraction=0.5, usd_per_kwh=0.2, pue=1.5,
+                       power_fraction_of_tdp=0.8)
+    own = deployment_cost(h.FAST, 2, "own", ownership=t)
+    assert own.basis.value == "own" and own.gpus == 2
+    assert str(own.provenance) == ("modelled:own: hand-fast $20,000 (catalog 2026-01-01) over 5 y, "
+                                   "+50% server, 80% TDP x PUE 1.5 x $0.2/kWh")
+
+
+def test_ownership_defaults_and_their_sources_agree_with_training():
+    """cost.py's ownership defaults are the training catalog's sourced figures (one source for
+    both): 4-year life, server + network = 0.28 + 0.17 of GPU capex (Cottier et al. 2024),
+    $0.08/kWh (US EIA 2023). PUE and power fraction differ on purpose: a serving fleet in a
+    colocation hall (PUE 1.3) at 70% of TDP vs a training cluster at full power, PUE 1.1."""
+    from truecost.train import training_catalog
+
+    d, p = OwnershipTerms(), training_catalog().param
+    assert d.life_years == p["life_years"].value == 4
+    assert d.server_overhead_fraction == pytest.approx(p["server_share"].value + p["network_share"].value)
+    assert d.usd_per_kwh == p["usd_per_kwh"].value == 0.08
+    assert (d.pue, d.power_fraction_of_tdp, d.usd_per_gpu_hour_hosting) == (1.3, 0.7, 0.0)
+    for name in ("life_years", "server_share", "network_share", "usd_per_kwh", "pue",
+                 "power_fraction_of_tdp"):
+        assert p[name].source.strip() and p[name].as_of, name

@@ -32,10 +32,11 @@ SURVIVED = {0, 5, 33}  # survived, no tests
 
 def _functions(path: Path) -> dict[str, str]:
     src = path.read_text()
+    lines = src.splitlines()
     out = {}
     for node in ast.walk(ast.parse(src)):
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            out[node.name] = ast.get_source_segment(src, node) or ""
+            out[node.name] = "\n".join(lines[node.lineno - 1:node.end_lineno])
     return out
 
 

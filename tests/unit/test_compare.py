@@ -108,7 +108,11 @@ def test_an_slo_missed_at_one_request_excludes_the_option(files):
         "slo": {"tpot_s": 0.0009}, "self_hosted": [_hosted(files)]})  # every step takes 1 ms
     (o,) = compare(w).options
     assert o.excluded == f"1x {h.FAST.key} bf16: misses the SLO even at one request"
-    assert o.usd_per_task == math.inf and compare(w).ranked == []
+    assert compare(w).ranked == []
+    assert (o.label, o.kind, o.how) == (f"{files['model']} @ {files['fast']}", "self-hosted", "-")
+    assert (o.usd_per_request, o.usd_per_task, o.usd_per_month) == (math.inf,) * 3
+    assert o.tokens == {"input": 1000, "cached_input": 0, "output": 100, "reasoning": 0}
+    assert o.provenance == {} and o.gpus is None and o.replicas is None
 
 
 def test_own_basis_prices_the_replicas_at_the_ownership_rate(files):

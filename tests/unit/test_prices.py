@@ -49,3 +49,26 @@ def test_no_batch_price_is_an_error_naming_the_fix():
         offer("anthropic/claude-sonnet-4-0").request_usd(1000, 100, batch=True)
     assert str(e.value) == ("anthropic/claude-sonnet-4-0 has no batch price in genai-prices 0.2.3; "
                             "add an offer with batch_discount to the workload's offers_file")
+
+
+def test_user_offer_keys_split_provider_from_model(tmp_path):
+    f = tmp_path / "offers.toml"
+    f.write_text('["host/meta-llama/Llama-3.1-8B"]\nusd_per_mtok_input = 0.1\nusd_per_mtok_output = 0.2\n'
+                 'open_model = "llama-3.1-8b"\nsource = "s"\nas_of = 2026-11-01\n'
+                 '["solo"]\nusd_per_mtok_input = 1\nusd_per_mtok_output = 2\nsource = "s"\nas_of = 2026-11-01\n')
+    offers = load_offers(f)
+    o = offers["host/meta-llama/llama-3.1-8b"]  # looked up in lower case
+    assert (o.key, o.provider, o.model, o.open_model) == (
+        "host/meta-llama/Llama-3.1-8B", "host", "meta-llama/Llama-3.1-8B", "llama-3.1-8b")
+    solo = offers["solo"]
+    assert (solo.provider, solo.model, solo.usd_per_mtok_cached_input, solo.batch_discount) == ("solo", "solo", None, None)
+    assert solo.request_usd(1e6, 0, cached_input_tokens=5e5) == pytest.approx(1.0)  # no cache price: full
+
+
+def test_offers_file_errors_name_the_file(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('["x/y"]\nusd_per_mtok_input = 1\nusd_per_mtok_output = 2\nsource = "s"\nas_of = 2026-11-01\n'
+                 'typo = 1\n')
+    with pytest.raises(Exception) as e:
+        load_offers(f)
+    assert str(e.value) == f"{f} [x/y]: unknown key 'typo'"

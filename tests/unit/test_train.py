@@ -319,3 +319,42 @@ def test_meta_co2_method_reproduced():
     # row that shows Meta truncates (rounding would print 153.91).
     llama2_34b = co2_t(energy_mwh(1_038_336, 350, power_fraction_of_tdp=1.0, pue=1.0), 0.4235)
     assert math.floor(llama2_34b * 100) == 15390 and round(llama2_34b, 2) == 153.91
+
+
+# ---- helpers: every figure's unit and source, and their bounds --------------------------------
+
+def test_implied_mfu_figures_and_bounds():
+    # 6 × 1e9 × 1e12 = 6e21 FLOPs over 0.5 GPU-h at 1 PFLOP/s: 6e21 / (1,800 s × 1e15) = 3.33
+    # (above 1: the figures cannot all be right, and the function says so by returning it)
+    r = implied_mfu(0.5, params_total=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert r.mfu == pytest.approx(6e21 / (0.5 * 3600 * 1e15), rel=1e-12)
+    assert (r.peak_flops_per_gpu.value, r.peak_flops_per_gpu.unit) == (1e15, "FLOP/s")
+    assert str(r.peak_flops_per_gpu.provenance) == "catalog:test@2026-01-01"
+    assert r.gpu_hours == 0.5 and r.flops.value == 6e21
+    moe = implied_mfu(1000.0, params_total=10e9, params_active=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert moe.flops.value == 6e21  # active parameters
+    attn = implied_mfu(1000.0, "llama-3.1-8b", tokens=1e9, gpu=HAND_GPU, seq_len=8192)
+    assert attn.flops.value == pytest.approx(training_flops("llama-3.1-8b", tokens=1e9, seq_len=8192).total.value)
+    with pytest.raises(InputError) as e:
+        implied_mfu(0, params_total=1e9, tokens=1e12)
+    assert str(e.value) == "GPU-hours must be positive, got 0"
+
+
+def test_trend_growth_given_as_a_number_or_a_name():
+    t = trend(1e6, 2025, 2026, growth=0.5)  # a shrinking cost is a valid scenario
+    assert t.points[1].usd == pytest.approx(5e5)
+    g = t.usd_growth_per_year
+    assert (g.value, g.unit, str(g.provenance)) == (0.5, "x/year", "input:0.5")
+    named = trend(1e6, 2025, 2025).usd_growth_per_year
+    assert named.unit == "x/year" and named.provenance.kind == "catalog"
+    with pytest.raises(InputError) as e:
+        trend(1e6, 2025, 2026, growth=0)
+    assert str(e.value) == "growth per year must be positive, got 0"
+    with pytest.raises(UnknownNameError) as e:
+        trend(1e6, 2025, 2026, growth="moore")
+    assert str(e.value).startswith("unknown growth scenario 'moore'")
+
+
+def test_train_cost_defaults_to_an_h100():
+    est = train_cost(params_total=1e9, tokens=1e12)
+    assert est.gpu == "h100-sxm" and est.precision.value == "bf16" and est.basis.value == "rent"

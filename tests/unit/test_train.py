@@ -358,3 +358,29 @@ def test_trend_growth_given_as_a_number_or_a_name():
 def test_train_cost_defaults_to_an_h100():
     est = train_cost(params_total=1e9, tokens=1e12)
     assert est.gpu == "h100-sxm" and est.precision.value == "bf16" and est.basis.value == "rent"
+
+
+def test_helpers_accept_any_positive_input_and_reject_zero():
+    # Chinchilla with a given ratio r: N = sqrt(C / (6 r)), D = r N
+    p = chinchilla_tokens(0.6, tokens_per_param=10)
+    assert p.params == pytest.approx(math.sqrt(0.01)) and p.tokens == pytest.approx(1.0)
+    assert (p.tokens_per_param.unit, str(p.tokens_per_param.provenance)) == ("tokens/param", "input:10")
+    t = trend(0.5, 2025, 2027, growth=2.0, base_flops=0.5, compute_growth=3.0)
+    assert [pt.usd for pt in t.points] == pytest.approx([0.5, 1.0, 2.0])
+    assert [pt.flops for pt in t.points] == pytest.approx([0.5, 1.5, 4.5])  # 0.5 × 3^(y − 2025)
+    assert t.flops_growth_per_year.value == 3.0 and t.flops_growth_per_year.unit == "x/year"
+    named = trend(1.0, 2025, 2025, base_flops=1.0)  # one year, compute at the catalog's growth
+    assert len(named.points) == 1 and named.flops_growth_per_year.provenance.kind == "catalog"
+    assert named.usd_growth_per_year.unit == "x/year"
+    for call, message in [
+        (lambda: chinchilla_tokens(0), "compute budget must be positive FLOPs, got 0"),
+        (lambda: trend(0, 2025, 2026), "base cost must be positive USD, got 0"),
+        (lambda: trend(1, 2025, 2026, base_flops=0), "base FLOPs must be positive, got 0"),
+        (lambda: trend(1, 2025, 2024), "--to (2024) must not be before the base year (2025)"),
+    ]:
+        with pytest.raises(InputError) as e:
+            call()
+        assert str(e.value) == message
+    with pytest.raises(UnknownNameError) as e:
+        trend(1, 2025, 2026, growth="moore")
+    assert str(e.value) == "unknown growth scenario 'moore'; known growth scenarios: epoch-compute, epoch-cost"

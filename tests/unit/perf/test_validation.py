@@ -44,3 +44,47 @@ def test_summary_arithmetic():
             ValidationRow("c", "", "m", "u", 100.0, 105.0, "x")]  # +5%
     s = summarise(rows)
     assert s == {"rows": 3, "median_abs_error": pytest.approx(0.2), "max_ratio": 1.5}
+
+
+CSV_HEAD = "id,model,gpu,gpus,tp,precision,isl,osl,load,metric,value,unit,engine,source\n"
+
+
+def test_rows_are_read_not_looked_up(tmp_path):
+    """The harness parses precision, TP and load from each row; a saturated rate has no TTFT."""
+    from truecost.perf.serving import estimate
+    from truecost.perf.validation import _precision
+
+    f = tmp_path / "rows.csv"
+    f.write_text(CSV_HEAD
+                 + "A,llama-3.1-70b,h100-sxm,8,4,INT4 (AWQ),1000,200,offline (x),output_throughput,100,tokens/s,e,s\n"
+                 + "B,llama-3.1-8b,h100-sxm,1,1,int8 w8a8,500,100,Poisson 100000 req/s (x),ttft_mean,10,ms,e,s\n"
+                 + "C,llama-3.1-8b,h100-sxm,1,,bf16,500,100,all at once (7 requests),itl_mean,10,ms,e,s\n")
+    a, b, c = validate_serving(f)
+    want = estimate("llama-3.1-70b", "h100-sxm", precision="int4", tp=4, isl=1000, osl=200)
+    assert a.predicted == pytest.approx(want.output_tokens_per_s)
+    assert a.description == "llama-3.1-70b 8xh100-sxm INT4 (AWQ) 1000/200 offline (x)"
+    assert (b.predicted, b.error, b.ratio) == (None, None, None)  # saturated: no TTFT
+    assert c.predicted == pytest.approx(1e3 * estimate("llama-3.1-8b", "h100-sxm", isl=500, osl=100,
+                                                       concurrency=7).tpot_s)
+    assert [_precision(p) for p in ("fp8 weights+kv", "Int8", "int4", "bf16", "FP16")] == \
+        ["fp8", "int8", "int4", "bf16", "fp16"]
+
+
+def test_bad_rows_are_one_line_errors(tmp_path):
+    from truecost.errors import InputError
+
+    f = tmp_path / "rows.csv"
+    f.write_text(CSV_HEAD + "Z,llama-3.1-8b,h100-sxm,1,1,bf16,500,100,offline,goodput,1,x,e,s\n")
+    with pytest.raises(InputError) as e:
+        validate_serving(f)
+    assert str(e.value) == ("row Z: unknown metric 'goodput'; known: output_throughput, request_throughput, "
+                            "ttft_mean, itl_mean, tpot_mean")
+    f.write_text(CSV_HEAD + "Y,llama-3.1-8b,h100-sxm,1,1,fp6,500,100,offline,itl_mean,1,ms,e,s\n")
+    with pytest.raises(InputError) as e:
+        validate_serving(f)
+    assert str(e.value) == "unknown precision 'fp6' in validation row"
+    f.write_text(CSV_HEAD + "X,llama-3.1-8b,h100-sxm,1,1,bf16,500,100,bursty,itl_mean,1,ms,e,s\n")
+    with pytest.raises(InputError) as e:
+        validate_serving(f)
+    assert str(e.value) == ("cannot read the load 'bursty' (expected offline, Poisson R req/s, or all at "
+                            "once (N requests))")

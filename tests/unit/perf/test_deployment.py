@@ -34,7 +34,7 @@ def test_achievable_peaks():
     assert dep.matmul_flops_per_s == 400e12 * 0.5
     fp8 = Deployment(h.MODEL, dep.gpu, Precision.named("fp8", dep.gpu), 1, h.engine())
     assert fp8.precision.weights == "fp8" and fp8.precision.compute != "fp8"  # weight-only fp8
-    assert dep.describe() == "hand-2l on 1x hand-fp16 (w:bf16 kv:bf16 mm:fp16), engine hand-engine"
+    assert dep.describe() == "hand-2l on 1x hand-fp16 (w:fp16 kv:fp16 mm:fp16), engine hand-engine"
 
 
 def test_kv_shards_follow_kv_heads_and_mla_replicates():

@@ -41,7 +41,8 @@ mutation: $(BIN)/python
 
 # The real inference server of tests/integration: llama.cpp's llama-server, compiled once from the
 # source pinned (by hash) in tests/integration/llama-cpp-source.txt. cmake and ninja come from
-# PyPI; a C++ compiler must be installed. Measured on a shared 2-core machine: 10.5 min in all.
+# PyPI; a C++ compiler must be installed. Measured on a shared 2-core machine: 10.5 min in all
+# (benchmarks/build_time.sh).
 # Only the llama-server target is built (no tests, examples, web UI, curl or OpenSSL); -O1 instead
 # of -O3 because compile time, not the tiny test model's speed, is what CI waits for.
 LLAMA_SRC  = $(VENV)/llama.cpp

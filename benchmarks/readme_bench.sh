@@ -2,7 +2,8 @@
 # The README's measured `truecost bench` tables, re-measured on this machine with the commands the
 # README shows: the scripted server (tests/fakeserver.py: `normal` and `reasoning` scripts) and
 # llama.cpp's llama-server with the tests' tiny model (needs .venv/bin/llama-server: make
-# install-test). Prints each command, then its stdout (COLUMNS=160, as in the README).
+# install-test). Prints each command, then its stdout (COLUMNS=160 for the scripted server and 150
+# for llama-server, as in the README).
 #
 #   bash benchmarks/readme_bench.sh            # ~2 min on 2 cores
 #   bash benchmarks/readme_bench.sh fake       # the scripted-server tables only
@@ -36,6 +37,7 @@ if [ ! -x "$BIN/llama-server" ]; then
     echo "error: $BIN/llama-server not found; run make install-test" >&2
     exit 1
 fi
+export COLUMNS=150
 "$PY" tests/integration/tinymodel.py "$TMP/tiny.gguf" > /dev/null
 # a fresh server for each table, as in the README (its prompt cache would see the same prompts)
 start_llama() {

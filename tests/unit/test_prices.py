@@ -21,9 +21,14 @@ def test_batch_price_from_genai_prices():
     assert o.request_usd(1e6, 1e6, batch=True) == pytest.approx(0.5 * o.request_usd(1e6, 1e6))
 
 
-def test_user_offers_override_and_batch_discount(tmp_path):
+def _offers_file(tmp_path, text: str):
     f = tmp_path / "offers.toml"
-    f.write_text('["myhost/llama-3.1-70b"]\nusd_per_mtok_input = 0.5\nusd_per_mtok_output = 1.0\n'
+    f.write_text(text)
+    return f
+
+
+def test_user_offers_override_and_batch_discount(tmp_path):
+    f = _offers_file(tmp_path, '["myhost/llama-3.1-70b"]\nusd_per_mtok_input = 0.5\nusd_per_mtok_output = 1.0\n'
                  'batch_discount = 0.6\nopen_model = "llama-3.1-70b"\nsource = "myhost price page"\n'
                  'as_of = 2026-11-01\n')
     extra = load_offers(f)
@@ -52,8 +57,7 @@ def test_no_batch_price_is_an_error_naming_the_fix():
 
 
 def test_user_offer_keys_split_provider_from_model(tmp_path):
-    f = tmp_path / "offers.toml"
-    f.write_text('["host/meta-llama/Llama-3.1-8B"]\nusd_per_mtok_input = 0.1\nusd_per_mtok_output = 0.2\n'
+    f = _offers_file(tmp_path, '["host/meta-llama/Llama-3.1-8B"]\nusd_per_mtok_input = 0.1\nusd_per_mtok_output = 0.2\n'
                  'open_model = "llama-3.1-8b"\nsource = "s"\nas_of = 2026-11-01\n'
                  '["solo"]\nusd_per_mtok_input = 1\nusd_per_mtok_output = 2\nsource = "s"\nas_of = 2026-11-01\n')
     offers = load_offers(f)

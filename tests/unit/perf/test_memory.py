@@ -83,3 +83,10 @@ def test_does_not_fit_by_hand():
     with pytest.raises(DoesNotFitError, match=r"needs 4\.4 GB per GPU \(weights 0\.1 \+ runtime 4\.3 \+ "
                                               r"KV for one 1,200-token sequence 0\.00\), has 1\.1 GB"):
         memory_plan(h.deployment(tiny), 1000, 200)
+
+
+def test_capacity_equal_to_the_batch_cap_is_a_kv_limit():
+    at = memory_plan(h.deployment(h.FAST, max_batch_size=13_093), 1000, 200)
+    below = memory_plan(h.deployment(h.FAST, max_batch_size=13_092), 1000, 200)
+    assert (at.max_concurrency, at.limited_by) == (13_093, "kv_capacity")
+    assert (below.max_concurrency, below.limited_by) == (13_092, "max_batch_size")

@@ -137,3 +137,27 @@ def test_sliding_window_layers_attend_at_most_their_window():
     # layer 1 windowed (128 keys), layer 2 global (1,000 keys)
     assert s.ops["attention_decode"].flops == pytest.approx((128 + 1000) * 4096, rel=REL)
     assert s.ops["attention_decode"].bytes == pytest.approx((128 + 1000) * 2 * 128 * 2 * 2, rel=REL)
+
+
+def test_moe_with_dense_layers_and_a_shared_expert():
+    # 2 layers: the first dense (MLP 4096), the second 8 routed experts of 1024 + 1 shared of 2048
+    from truecost.arch import MoE
+
+    m = ModelArch(key="hand-moe-shared", **{**h.MODEL_FIELDS, "hf_id": "x/ms"},
+                  moe=MoE(experts=8, active_experts=2, d_ff_expert=1024, shared_experts=1, d_ff_shared=2048,
+                          dense_layers=1))
+    shared = 3 * 1024 * 2048
+    assert m.shared_expert_params == shared
+    assert m.params.mlp_dense == 3 * 1024 * 4096  # one dense layer
+    assert m.params.experts_total == 8 * 3_145_728 + shared
+    s = step_time(h.deployment(h.MEMORY_BOUND, model=m), 1, 10)
+    # one MoE layer: 2 routed experts touched + the shared one, 2 bytes a weight
+    assert s.ops["experts"].bytes == pytest.approx((2 * 3_145_728 + shared) * 2, rel=REL)
+    assert s.ops["experts"].flops == pytest.approx(2 * (2 * 3_145_728 + shared), rel=REL)
+
+
+def test_an_empty_step_costs_only_its_overhead_and_the_lm_head():
+    s = step_time(h.deployment(h.COMPUTE_BOUND, tp=2), 0, 0)
+    assert s.comm_s == 0 and "attention_decode" not in s.ops and "attention_prefill" not in s.ops
+    assert s.ops["linear"].flops == 0
+    assert s.compute_s + s.memory_s == pytest.approx(sum(op.time_s for op in s.ops.values()), rel=REL)

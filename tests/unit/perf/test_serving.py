@@ -194,3 +194,45 @@ def test_bad_input(kwargs, message):
     with pytest.raises(InputError) as e:
         estimate("llama-3.1-8b", "h100-sxm", **kwargs)
     assert str(e.value) == message
+
+
+def test_every_field_of_an_estimate_by_hand():
+    e = estimate(h.MODEL, h.MEMORY_BOUND, isl=1000, osl=200, concurrency=16, engine=h.engine())
+    step = T + (60_817_408 + 2_097_152 + 16 * 2048 * 1100 + 80 * 2048) / BW
+    assert (e.model, e.gpu, e.gpus, e.precision, e.engine, e.isl, e.osl, e.mode) == (
+        "hand-2l", "hand-memory", 1, "w:bf16 kv:bf16 mm:bf16", "hand-engine", 1000, 200, "concurrency")
+    assert (e.weights_bytes, e.weights_bytes_per_gpu, e.kv_bytes_per_token) == (65_021_952, 65_021_952, 2048)
+    assert e.kv_pool_bytes_per_gpu == 32_179_743_744 and e.max_concurrency == 4096  # max_batch_size binds
+    assert e.concurrency == 16 and e.notes == []
+    assert e.tpot_s == pytest.approx(step, rel=REL) and e.requests_per_s == pytest.approx(16 / (200 * step), rel=REL)
+    assert e.breakdown_s == pytest.approx({"linear": 60_817_408 / BW, "lm_head": 2_097_152 / BW,
+                                           "attention_decode": 16 * 2048 * 1100 / BW,
+                                           "attention_prefill": 80 * 2048 / BW,
+                                           "tp_allreduce": 0.0, "step_overhead": T}, rel=REL)
+    assert str(e.provenance) == ("modelled:roofline+continuous batching; engine 'hand-engine' (uncalibrated "
+                                 "engine defaults); gpu hand-made for tests@2026-01-01; model hand-made for "
+                                 "tests@2026-01-01")
+    d = e.to_dict()
+    assert d["provenance"] == str(e.provenance) and d["tpot_s"] == e.tpot_s
+    fitted = estimate(h.MODEL, h.MEMORY_BOUND, isl=1000, osl=200, concurrency=16,
+                      engine=h.engine(calibration="fitted from 3 runs on 2026-01-02"))
+    assert "engine 'hand-engine' (fitted from 3 runs on 2026-01-02)" in str(fitted.provenance)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"concurrency": 0}, "--concurrency must be at least 1, got 0"),
+    ({"rate": 0.0}, "--rate must be > 0 requests/s, got 0.0"),
+    ({"batch": 0, "context": 10}, "--batch and --context must be at least 1"),
+    ({"batch": 2, "context": 0}, "--batch and --context must be at least 1"),
+    ({"osl": 0}, "--osl must be at least 1 token, got 0"),
+])
+def test_bad_operating_points(kwargs, message):
+    with pytest.raises(InputError) as e:
+        estimate(h.MODEL, h.FAST, engine=h.engine(), **kwargs)
+    assert str(e.value) == message
+
+
+def test_one_token_prompts_and_replies_are_valid():
+    e = estimate(h.MODEL, h.FAST, isl=1, osl=1, concurrency=1, engine=h.engine())
+    assert e.e2e_s == pytest.approx(e.ttft_s, rel=REL)  # OSL − 1 = 0 further steps
+    assert e.ttft_s == pytest.approx(R + 0.5 * T + T, rel=REL)

@@ -48,3 +48,42 @@ def test_saved_profile_is_used_by_estimate(tmp_path, monkeypatch):
 def test_needs_points():
     with pytest.raises(InputError, match="at least one measured operating point"):
         calibrate([], "llama-3.1-8b", "h100-sxm")
+
+
+def test_one_point_fits_the_memory_efficiency_alone_by_hand(tmp_path):
+    """Hand model on the memory-bound GPU, 1 live sequence, ISL = OSL = 100: a step streams
+    60,817,408 + 2,097,152 weight bytes, 2,048 × 150 bytes of KV (mean context 100 + 100/2) and
+    writes 1/100 × 100 × 2,048. At η_m = 0.25 (5e11 bytes/s) plus the 1 ms overhead:
+        t = 1 ms + 63,223,808 / 5e11 = 1.126447616 ms  ⇒  887.75 tokens/s."""
+    from datetime import date
+
+    from tests import handmade as h
+    from truecost.perf.calibrate import _nelder_mead
+
+    t = 0.001 + 63_223_808 / 5e11
+    point = MeasuredPoint(1, 100, 100, 1 / t)
+    model, gpu = h.model_file(tmp_path), h.gpu_file(tmp_path, h.MEMORY_BOUND)  # as a user passes them
+    cal = calibrate([point], model, gpu, "bf16", 1, base_engine=h.engine())
+    p = cal.profile
+    assert p.memory_efficiency == pytest.approx(0.25, rel=1e-4)
+    assert (p.step_overhead_s, p.compute_efficiency) == (0.001, h.engine().compute_efficiency)  # not fitted
+    assert cal.rms_log_error_after < 1e-4 < cal.rms_log_error_before
+    assert p.key == "hand-engine-hand-2l-hand-memory-bf16-tp1"
+    assert p.calibration == (f"fitted memory_efficiency from 1 measured points (unnamed runs) on "
+                             f"{date.today()}; rms log error {cal.rms_log_error_before:.3f} -> "
+                             f"{cal.rms_log_error_after:.3f}")
+    (row,) = cal.rows
+    assert row["measured_tokens_per_s"] == 1 / t and row["after_tokens_per_s"] == pytest.approx(1 / t, rel=1e-4)
+    assert row["before_tokens_per_s"] == pytest.approx(1 / (0.001 + 63_223_808 / 1e12), rel=1e-9)
+    # a throughput no memory system reaches: η_m stops at its bound, 1.0
+    fast = calibrate([MeasuredPoint(1, 100, 100, 10 / t)], model, gpu, base_engine=h.engine())
+    assert fast.profile.memory_efficiency == 1.0
+    # the simplex itself, on a bowl with its floor at (1, −2)
+    x = _nelder_mead(lambda v: (v[0] - 1) ** 2 + 10 * (v[1] + 2) ** 2, [0.0, 0.0], [0.5, 0.5])
+    assert x == pytest.approx([1.0, -2.0], abs=1e-4)
+
+
+def test_an_empty_measurement_is_refused():
+    with pytest.raises(InputError) as e:
+        calibrate([MeasuredPoint(4, 10, 10, 0.0, source="run-7")], "llama-3.1-8b", "h100-sxm")
+    assert str(e.value) == "measured point run-7 has no throughput; was the run empty?"

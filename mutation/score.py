@@ -18,6 +18,7 @@ import argparse
 import ast
 import difflib
 import json
+import re
 import sys
 import tomllib
 from collections import Counter, defaultdict
@@ -41,9 +42,11 @@ def _functions(path: Path) -> dict[str, str]:
 
 
 def _changed(orig: str, mutant: str) -> tuple[str, str]:
-    """The first original line and mutated line that differ (stripped)."""
-    a = [ln.strip() for ln in orig.splitlines()[1:]]
-    b = [ln.strip() for ln in mutant.splitlines()[1:]]
+    """The original lines and the mutated lines that differ (stripped, joined), the function's
+    own name left out of its ``def`` line."""
+    name = re.compile(r"def \S+?__mutmut_\w+\(")
+    a = [name.sub("def f(", ln.strip()) for ln in orig.splitlines()]
+    b = [name.sub("def f(", ln.strip()) for ln in mutant.splitlines()]
     old, new = [], []
     for tag, i1, i2, j1, j2 in difflib.SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes():
         if tag != "equal":

@@ -384,3 +384,21 @@ def test_helpers_accept_any_positive_input_and_reject_zero():
     with pytest.raises(UnknownNameError) as e:
         trend(1, 2025, 2026, growth="moore")
     assert str(e.value) == "unknown growth scenario 'moore'; known growth scenarios: epoch-compute, epoch-cost"
+
+
+def test_to_dict_and_the_rnd_provenance():
+    est = train_cost("llama-3.1-8b", tokens=1e12, gpu=HAND_GPU, gpus=4, mfu=0.5, seq_len=4096,
+                     rnd_multiplier="epoch-low")
+    d = est.to_dict()
+    assert {k: d[k] for k in ("model", "gpu", "gpus", "precision", "basis", "seq_len")} == {
+        "model": "llama-3.1-8b", "gpu": "hand", "gpus": 4, "precision": "bf16", "basis": "rent",
+        "seq_len": 4096}
+    assert d["rnd_note"] == est.rnd_note and d["rnd_note"]
+    assert d["usd_own_breakdown"] == est.usd_own_breakdown and set(d["usd_own_breakdown"]) == {
+        "capex", "energy", "hosting"}
+    assert list(d["final_run"])[:2] == ["flops_dense", "flops_attention"]  # two terms: both shown
+    assert d["attention_share"] == est.compute.attention_share
+    dev = est.with_rnd()["usd_rent"]
+    assert str(dev.provenance) == (f"modelled:final run × R&D multiplier 3.33 "
+                                   f"({est.rnd_multiplier.provenance})")
+    assert dev.unit == "USD"

@@ -224,3 +224,9 @@ def test_input_tokens_fall_back_and_count_in_total_throughput():
     cached = rec(100.0, chunks=[100.5], tokens=1, prompt=30)
     cached = replace(cached, cached_tokens=12)
     assert m.summarize([cached]).tokens.cached_mean == 12
+
+
+def test_percentile_of_nothing_is_an_error_and_slo_text_just_above_a_second():
+    with pytest.raises(ValueError, match="^percentile of no values$"):
+        m.percentile([], 50)
+    assert str(m.Slo("e2e", 1.0005)) == "e2e=1.0005s"

@@ -88,3 +88,14 @@ def test_bad_rows_are_one_line_errors(tmp_path):
         validate_serving(f)
     assert str(e.value) == ("cannot read the load 'bursty' (expected offline, Poisson R req/s, or all at "
                             "once (N requests))")
+
+
+def test_the_engine_profile_is_the_one_asked_for(tmp_path):
+    from truecost.perf.serving import estimate
+
+    f = tmp_path / "rows.csv"
+    f.write_text(CSV_HEAD + "A,llama-3.1-8b,h100-sxm,1,1,bf16,1000,200,offline (x),output_throughput,1,tokens/s,e,s\n")
+    (row,) = validate_serving(f, engine="vllm")
+    assert row.predicted == pytest.approx(estimate("llama-3.1-8b", "h100-sxm", isl=1000, osl=200,
+                                                   engine="vllm").output_tokens_per_s)
+    assert row.predicted != pytest.approx(validate_serving(f)[0].predicted)

@@ -99,3 +99,14 @@ def test_the_engine_profile_is_the_one_asked_for(tmp_path):
     assert row.predicted == pytest.approx(estimate("llama-3.1-8b", "h100-sxm", isl=1000, osl=200,
                                                    engine="vllm").output_tokens_per_s)
     assert row.predicted != pytest.approx(validate_serving(f)[0].predicted)
+
+
+def test_predict_defaults_to_the_tuned_profile():
+    from truecost.perf.serving import estimate
+    from truecost.perf.validation import predict
+
+    row = {"model": "llama-3.1-8b", "gpu": "h100-sxm", "gpus": "1", "tp": "", "precision": "bf16",
+           "isl": "1000", "osl": "200", "load": "offline", "metric": "itl_mean"}
+    est, value = predict(row)
+    assert est.engine == "tuned"
+    assert value == pytest.approx(1e3 * estimate("llama-3.1-8b", "h100-sxm", isl=1000, osl=200).tpot_s)

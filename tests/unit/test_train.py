@@ -402,3 +402,63 @@ def test_to_dict_and_the_rnd_provenance():
     assert str(dev.provenance) == (f"modelled:final run × R&D multiplier 3.33 "
                                    f"({est.rnd_multiplier.provenance})")
     assert dev.unit == "USD"
+
+
+def test_every_figure_carries_its_unit_and_source():
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, gpus=8, mfu=0.5, usd_per_kwh=0.10,
+                     pue=1.25, grid=0.5, rnd_multiplier=2)
+    d = est.to_dict()
+    p = training_catalog().param
+    cat = {k: str(p[k].provenance) for k in ("power_fraction_of_tdp", "life_years", "server_share", "network_share")}
+    assert {k: (f["unit"], f["provenance"]) for k, f in d["assumptions"].items()} == {
+        "params_total": ("params", "input:given"),
+        "params_active": ("params", "input:= total (dense)"),
+        "tokens": ("tokens", "input:given"),
+        "mfu": ("fraction", "input:given"),
+        "peak_flops_per_gpu": ("FLOP/s", "catalog:test@2026-01-01"),
+        "usd_per_gpu_hour_rent": ("USD/GPU-h", "catalog:test@2026-01-01"),
+        "usd_per_gpu_hour_own": ("USD/GPU-h", "modelled:$10,000/GPU × (1 + server + network share) / life "
+                                              "+ energy × $/kWh"),
+        "usd_per_kwh": ("USD/kWh", "input:0.1"),
+        "pue": ("ratio", "input:1.25"),
+        "power_fraction_of_tdp": ("fraction", cat["power_fraction_of_tdp"]),
+        "life_years": ("years", cat["life_years"]),
+        "server_share": ("fraction", cat["server_share"]),
+        "network_share": ("fraction", cat["network_share"]),
+        "t_co2e_per_mwh": ("tCO2e/MWh", "input:0.5"),
+        "rnd_multiplier": ("x", "input:2"),
+    }
+    assert {k: (f["unit"], f["provenance"]) for k, f in d["final_run"].items()} == {
+        "flops": ("FLOP", "modelled:6·N·D"),
+        "gpu_hours": ("GPU-h", "modelled:FLOPs / (peak · MFU) / 3600"),
+        "wall_clock_days": ("days", "modelled:GPU-hours / 8 GPUs / 24"),
+        "usd_rent": ("USD", "modelled:GPU-hours × rent"),
+        "usd_own": ("USD", "modelled:GPU-hours × own $/GPU-h"),
+        "energy_mwh": ("MWh", "modelled:GPU-hours × 500 W × power fraction × PUE"),
+        "co2_t": ("tCO2e", "modelled:energy × grid intensity"),
+    }
+    mfu = train_cost(params_total=1e9, tokens=1e12, gpu="h100-sxm").mfu
+    assert mfu.unit == "fraction" and mfu.provenance.kind == "catalog" and "Llama 3" in str(mfu.provenance)
+    given = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, usd_per_gpu_hour=3.0)
+    assert given.usd_rent.value == pytest.approx(given.gpu_hours.value * 3.0)
+
+
+def test_ownership_terms_follow_the_catalog(monkeypatch):
+    from truecost.train import Param
+
+    base = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5).usd_own_breakdown["capex"]
+    p = training_catalog().param
+    monkeypatch.setitem(p, "life_years", Param(key="life_years", value=8.0, source="test", as_of=date(2026, 1, 1)))
+    assert train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5).usd_own_breakdown["capex"] == \
+        pytest.approx(base / 2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"usd_per_kwh": 0}, "usd_per_kwh must be > 0, got 0"),
+    ({"grid": -1}, "grid intensity must be >= 0 tCO2e/MWh, got -1"),
+    ({"gpus": 0}, "GPU count must be at least 1, got 0"),
+])
+def test_bad_train_inputs_say_what_is_wrong(kwargs, message):
+    with pytest.raises(InputError) as e:
+        train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, **kwargs)
+    assert str(e.value) == message

@@ -462,3 +462,16 @@ def test_bad_train_inputs_say_what_is_wrong(kwargs, message):
     with pytest.raises(InputError) as e:
         train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, **kwargs)
     assert str(e.value) == message
+
+
+def test_edge_values_that_are_valid():
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, gpus=1, mfu=1.0, pue=1.0, grid=0)
+    assert est.gpu_hours.value == pytest.approx(6e21 / 1e15 / 3600)  # MFU 1: the whole peak
+    assert est.wall_clock_days.value == pytest.approx(est.gpu_hours.value / 24)  # one GPU
+    assert est.co2_t.value == 0.0  # a carbon-free grid
+    assert est.pue.value == 1.0
+    fp16 = train_cost(params_total=1e9, tokens=1e12, gpu="h100-sxm", precision="fp16")
+    assert fp16.mfu.value == train_cost(params_total=1e9, tokens=1e12, gpu="h100-sxm").mfu.value  # bf16's
+    with pytest.raises(UnknownNameError) as e:
+        train_cost(params_total=1e9, tokens=1e12, grid="nope")
+    assert str(e.value).startswith("unknown grid intensity 'nope'; ")

@@ -179,3 +179,65 @@ def test_per_model_tokens_change_the_cost(tmp_path):
     by = {o.label: o.usd_per_task for o in compare(w).options}
     assert by["short"] == pytest.approx((1000 + 200 * 4) / 1e6)
     assert by["long"] == pytest.approx((1000 + 2200 * 4) / 1e6)
+
+
+def test_the_cheapest_configuration_wins_and_a_tie_keeps_the_first(files):
+    # bf16 and fp8 cost the same here (the step is all overhead); TP 2 needs twice the GPUs
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 864_000, "peak_to_mean": 3.0, "utilisation": 0.3,
+        "tokens": {"input": 1000, "output": 100},
+        "self_hosted": [_hosted(files, precisions=["bf16", "fp8"], max_tp=2, label="mine")]})
+    o = compare(w).options[0]
+    assert o.how == f"3 x (1x {h.FAST.key} bf16)" and o.label == f"mine @ {h.FAST.key}"
+    assert o.provenance["price"] == "catalog:hand-made price@2026-01-01"
+    assert o.provenance["perf"].endswith("; capacity 40 req/s per replica within the SLO")
+    assert o.provenance["perf"].startswith("modelled:roofline+continuous batching; engine 'hand-engine-4'")
+
+
+def test_a_ttft_slo_takes_the_most_sequences_that_meet_it(files):
+    """The sizing's bisection against a scan of every concurrency up to what fits (4,096)."""
+    from truecost.perf.serving import make_deployment, operating_point
+
+    slo = 0.0125  # 12.5 ms: 10 ms of request overhead leaves 2.5 ms for half a step and the prefill
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 86_400, "tokens": {"input": 1000, "output": 100},
+        "slo": {"ttft_s": slo}, "self_hosted": [_hosted(files, gpu="memory", engine="engine")]})
+    o = compare(w).options[0]
+    dep = make_deployment(files["model"], files["memory"], "bf16", 1, files["engine"])
+    meets = [k for k in range(1, 4097) if operating_point(dep, k, 1000, 100).ttft_s <= slo]
+    best = max(meets)
+    assert 1 < best < 4096 and meets == list(range(1, best + 1))  # TTFT grows with C
+    assert o.capacity_requests_per_s == pytest.approx(operating_point(dep, best, 1000, 100).requests_per_s)
+    assert o.ttft_s <= slo
+
+
+def test_nothing_fits_says_why(files, tmp_path):
+    tiny = h.gpu_file(tmp_path, h.gpu("hand-tiny", memory_gib=0.01, max_gpus_per_node=1))
+    w = Workload.model_validate({"name": "t", "tasks_per_day": 86_400, "tokens": {"input": 1000, "output": 100},
+                                 "self_hosted": [{**_hosted(files), "gpus": [tiny]}]})
+    (o,) = compare(w).options
+    assert o.excluded.startswith("hand-2l at bf16 does not fit on 1x hand-tiny: needs ")
+
+
+def test_quality_bar_is_inclusive_and_sources_are_kept(tmp_path):
+    (tmp_path / "offers.toml").write_text(OFFERS)
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 86_400, "min_accuracy": 0.8, "peak_to_mean": 2.0, "utilisation": 0.5,
+        "tokens": {"input": 1000, "output": 200}, "offers_file": str(tmp_path / "offers.toml"),
+        "api": [{"offer": "hand/model", "accuracy": 0.8, "accuracy_source": "my eval", "output_tokens": 100},
+                {"offer": "hand/model", "label": "plain"}]})
+    c = compare(w)
+    by = {o.label: o for o in c.options}
+    assert by["hand/model"].excluded is None  # exactly at the bar
+    assert by["hand/model"].provenance == {"price": "catalog:hand prices@2026-01-01",
+                                           "tokens": "input: workload, per-model token override",
+                                           "accuracy": "my eval"}
+    assert by["plain"].provenance == {"price": "catalog:hand prices@2026-01-01", "tokens": "input: workload"}
+    assert (by["plain"].kind, by["plain"].how, by["plain"].gpus, by["plain"].ttft_s) == ("api", "API", None, None)
+    assert (by["plain"].usd_per_mtok_input, by["plain"].usd_per_mtok_output) == (1.0, 4.0)
+    assert c.assumptions == [
+        "traffic: 86,400 tasks/day x 1 requests, peak hour 2x the mean = 2 requests/s",
+        "self-hosted: replicas sized for the peak at 50% utilisation, up 730 h/month; no prefix caching",
+        "API latency is not modelled (measure it with `truecost bench`)"]
+    assert [o.label for o in c.ranked] == ["hand/model", "plain"]  # 100 output tokens cost less
+    assert c.to_dict()["options"][0]["label"] == "hand/model"

@@ -76,3 +76,31 @@ def test_offers_file_errors_name_the_file(tmp_path):
     with pytest.raises(Exception) as e:
         load_offers(f)
     assert str(e.value) == f"{f} [x/y]: unknown key 'typo'"
+
+
+def test_tiered_prices_follow_the_published_tiers():
+    # Google's published Gemini 1.5 Pro prices: $1.25 / $5 per 1M tokens up to 128k input tokens,
+    # $2.50 / $10 above
+    o = offer("google/gemini-1.5-pro")
+    assert (o.usd_per_mtok_input, o.usd_per_mtok_output) == (1.25, 5.0)  # the base tier
+    assert o.request_usd(100_000, 1_000) == pytest.approx((100_000 * 1.25 + 1_000 * 5.0) / 1e6)
+    assert o.request_usd(300_000, 1_000) == pytest.approx((300_000 * 2.5 + 1_000 * 10.0) / 1e6)
+
+
+def test_cache_reads_at_the_published_price():
+    # Anthropic's published Claude Sonnet 4 prices: $3 in, $0.30 cache read, $15 out per 1M tokens
+    o = offer("anthropic/claude-sonnet-4-0")
+    assert (o.usd_per_mtok_input, o.usd_per_mtok_cached_input, o.usd_per_mtok_output) == (3.0, 0.3, 15.0)
+    assert o.request_usd(1000, 100, cached_input_tokens=500) == pytest.approx(
+        (500 * 3.0 + 500 * 0.3 + 100 * 15.0) / 1e6, rel=1e-12)
+
+
+def test_offers_resolve_by_model_alone_and_by_ids_with_slashes():
+    o = offer("gpt-4o")
+    assert (o.key, o.provider, o.model) == ("openai/gpt-4o", "openai", "gpt-4o")
+    assert str(o.provenance).startswith("catalog:genai-prices 0.2.3 (https://")
+    slashed = offer("arcee/deepseek/deepseek-v4-pro")  # a model id that has a slash itself
+    assert slashed.key == "arcee/deepseek/deepseek-v4-pro" and slashed.provider == "arcee"
+    with pytest.raises(UnknownNameError) as e:
+        offer("zzzz/qqqq")
+    assert str(e.value).startswith("unknown offer 'zzzz/qqqq'; known offers: ")

@@ -241,3 +241,50 @@ def test_quality_bar_is_inclusive_and_sources_are_kept(tmp_path):
         "API latency is not modelled (measure it with `truecost bench`)"]
     assert [o.label for o in c.ranked] == ["hand/model", "plain"]  # 100 output tokens cost less
     assert c.to_dict()["options"][0]["label"] == "hand/model"
+
+
+def test_dollars_split_between_input_and_output_by_the_prefill_time_share(files):
+    # Memory-bound GPU: prompt tokens take a share of each step (test_serving.py checks the share
+    # by hand); compare splits the month's dollars by it: share to input tokens, the rest to output.
+    from truecost.perf.serving import estimate
+
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 86_400, "requests_per_task": 2, "peak_to_mean": 2.0, "utilisation": 0.5,
+        "tokens": {"input": 800, "output": 100, "reasoning": 20},
+        "self_hosted": [_hosted(files, gpu="memory", engine="engine", accuracy=0.5, accuracy_source="my eval")]})
+    o = compare(w).options[0]
+    assert o.replicas == 1 and o.gpus == 1 and o.kind == "self-hosted"
+    requests_month = 86_400 * 730 / 24 * 2  # 2 requests per task
+    monthly = 2.0 * 730
+    est = estimate(files["model"], files["memory"], isl=800, osl=120, rate=4.0, engine=files["engine"])
+    share = est.prefill_time_share
+    assert 0.01 < share < 0.5
+    assert o.usd_per_mtok_input == pytest.approx(monthly * share / (requests_month * 800) * 1e6, rel=1e-9)
+    assert o.usd_per_mtok_output == pytest.approx(monthly * (1 - share) / (requests_month * 120) * 1e6, rel=1e-9)
+    assert (o.ttft_s, o.tpot_s) == (pytest.approx(est.ttft_s), pytest.approx(est.tpot_s))
+    assert o.usd_per_correct_answer == pytest.approx(o.usd_per_task / 0.5)
+    assert o.accuracy == 0.5 and o.provenance["accuracy"] == "my eval"
+    assert o.tokens == {"input": 800, "cached_input": 0, "output": 100, "reasoning": 20}
+    no_source = Workload.model_validate({**w.model_dump(), "self_hosted": [
+        _hosted(files, gpu="memory", engine="engine", accuracy=0.5)]})
+    assert compare(no_source).options[0].provenance["accuracy"] == "input: workload"
+    assert "accuracy" not in compare(Workload.model_validate({**w.model_dump(), "self_hosted": [
+        _hosted(files, gpu="memory", engine="engine")]})).options[0].provenance
+
+
+def test_an_slo_met_exactly_is_met(files):
+    """An SLO equal to the modelled TTFT at C live sequences admits C (≤, not <); one met only at
+    C = 1 sizes replicas at one sequence."""
+    from truecost.perf.serving import make_deployment, operating_point
+
+    dep = make_deployment(files["model"], files["memory"], "bf16", 1, files["engine"])
+
+    def sized(ttft_s: float) -> float:
+        w = Workload.model_validate({
+            "name": "t", "tasks_per_day": 86_400, "tokens": {"input": 1000, "output": 100},
+            "slo": {"ttft_s": ttft_s}, "self_hosted": [_hosted(files, gpu="memory", engine="engine")]})
+        return compare(w).options[0].capacity_requests_per_s
+
+    for c in (1, 7):
+        op = operating_point(dep, c, 1000, 100)
+        assert sized(op.ttft_s) == pytest.approx(op.requests_per_s, rel=1e-12), c

@@ -104,3 +104,10 @@ def test_offers_resolve_by_model_alone_and_by_ids_with_slashes():
     with pytest.raises(UnknownNameError) as e:
         offer("zzzz/qqqq")
     assert str(e.value).startswith("unknown offer 'zzzz/qqqq'; known offers: ")
+
+
+def test_no_cached_tokens_unless_given(tmp_path):
+    f = _offers_file(tmp_path, '["x/y"]\nusd_per_mtok_input = 2.0\nusd_per_mtok_cached_input = 0.5\n'
+                               'usd_per_mtok_output = 8.0\nsource = "s"\nas_of = 2026-11-01\n')
+    o = load_offers(f)["x/y"]
+    assert o.request_usd(1000, 100) == pytest.approx((1000 * 2.0 + 100 * 8.0) / 1e6, rel=1e-12)

@@ -88,3 +88,42 @@ def test_moe_counts_by_hand():
     assert p.router == 2 * 8_192 and p.mlp_dense == 0
     assert h.MOE_MODEL.params_active == p.total - 2 * 6 * 3_145_728
     assert h.MOE_MODEL.matmul_params_active == 2 * 2_621_440 + 2 * 2 * 3_145_728 + 2 * 8_192 + 1024 * 1024
+
+
+# ---- "does not fit" says what would: hand-sized GPUs (0.1 GiB = 107,374,182.4 bytes, no reserve,
+# all free memory to KV). Weights per GPU: bf16 65,021,952 / TP; fp8 34,613,248; int4 19,408,896.
+# KV: 2,048 bytes a token (1,024 at fp8), split over at most 2 ranks (2 KV heads).
+def _suggestion(isl: int, osl: int, *, tp: int = 1, max_gpus: int = 8, memory_gib: float = 0.1,
+                precision: str = "bf16", kv: str | None = None) -> str:
+    g = h.gpu("hand-s", memory_gib=memory_gib, max_gpus_per_node=max_gpus)
+    dep = Deployment(h.MODEL, g, Precision.named(precision, g, kv=kv), tp,
+                     h.engine(runtime_reserve_gib=0.0, kv_memory_fraction=1.0))
+    with pytest.raises(DoesNotFitError) as e:
+        memory_plan(dep, isl, osl)
+    return str(e.value).split("; ", 1)[1]
+
+
+def test_the_smallest_tp_that_fits_is_suggested():
+    # 85,326 tokens = 174,747,648 bytes of KV, 87,373,824 per GPU from TP 2 on. TP 2 leaves
+    # 74,863,206 bytes (some pool, not enough), TP 4 leaves 91,118,694: fits. fp8 on one GPU
+    # leaves 72,760,934 for 87,373,824 (no); int4 87,965,286 for 174,747,648 (no).
+    assert _suggestion(80_000, 5_326) == "fits with --tp 4"
+    # 93,138 tokens: 95,373,312 per GPU; TP 4 leaves 91,118,694 (no), TP 8 99,246,438 (fits)
+    assert _suggestion(90_000, 3_138) == "fits with --tp 8"
+    assert _suggestion(90_000, 3_138, max_gpus=4) == \
+        "no single node of this GPU holds it; use a larger GPU or a shorter context"
+    # already on TP 2: TP 4 fits, and so does fp8 on TP 2 (17,306,624 of weights, 43,686,912 of KV)
+    assert _suggestion(80_000, 5_326, tp=2) == "fits with --tp 4 or --precision fp8"
+    # one GPU per node: fp8 leaves some pool, not enough; nothing fits
+    assert _suggestion(80_000, 5_326, max_gpus=1) == \
+        "no single node of this GPU holds it; use a larger GPU or a shorter context"
+
+
+def test_a_narrower_precision_is_suggested_only_if_it_fits():
+    # 25,000,000 bytes, 100 tokens: fp8 weights alone overflow it, int4 (16-bit KV) fits
+    assert _suggestion(50, 50, max_gpus=1, memory_gib=25_000_000 / 2**30, precision="fp8") == \
+        "fits with --precision int4"
+    # fp8 weights with a bf16 KV cache (--kv-dtype bf16): 50,000 tokens need 102,400,000 bytes,
+    # 72,760,934 are free. The same precision is not suggested again, though fp8 KV would fit.
+    assert _suggestion(25_000, 25_000, max_gpus=1, precision="fp8", kv="bf16") == \
+        "no single node of this GPU holds it; use a larger GPU or a shorter context"

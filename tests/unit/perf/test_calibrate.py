@@ -87,3 +87,34 @@ def test_an_empty_measurement_is_refused():
     with pytest.raises(InputError) as e:
         calibrate([MeasuredPoint(4, 10, 10, 0.0, source="run-7")], "llama-3.1-8b", "h100-sxm")
     assert str(e.value) == "measured point run-7 has no throughput; was the run empty?"
+
+
+def test_points_from_stored_runs_by_littles_law(tmp_path):
+    """Closed-loop points count their concurrency; open-loop ones rate × median E2E (Little's law);
+    points with no throughput or no way to count live sequences are skipped."""
+    from truecost.perf.calibrate import points_from_runs
+    from truecost.store import Store
+
+    db = tmp_path / "t.duckdb"
+
+    def point(i, **kw):
+        return {"run_id": "r1", "point": i, "output_token_throughput": 100.0, "isl_mean": 99.6,
+                "osl_mean": 50.2, "tpot_p50": 0.01, **kw}
+
+    with Store(db) as s:
+        s.add_run({"run_id": "r1", "status": "complete"})
+        s.add_point(point(0, mode="concurrency", concurrency=8))
+        s.add_point(point(1, mode="rate", rate=4.0, request_throughput=4.0, e2e_p50=2.5))  # 10 live
+        s.add_point(point(2, mode="rate", request_throughput=4.0))  # no E2E: skipped
+        s.add_point(point(3, mode="concurrency", concurrency=8, output_token_throughput=0.0))  # skipped
+        s.add_point(point(4, mode="concurrency", concurrency=2, isl_mean=None, osl_mean=0.2, tpot_p50=None))
+    got = points_from_runs(["r1"], db)
+    assert got == [MeasuredPoint(8.0, 100, 50, 100.0, 0.01, source="r1#0"),
+                   MeasuredPoint(10.0, 100, 50, 100.0, 0.01, source="r1#1"),
+                   MeasuredPoint(2.0, 1, 1, 100.0, None, source="r1#4")]
+    with Store(db) as s:
+        s.add_run({"run_id": "r2", "status": "complete"})
+        s.add_point({"run_id": "r2", "point": 0, "output_token_throughput": None})
+    with pytest.raises(InputError) as e:
+        points_from_runs(["r2"], db)
+    assert str(e.value) == "runs r2 hold no measured operating point with throughput"

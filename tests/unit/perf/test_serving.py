@@ -236,3 +236,16 @@ def test_one_token_prompts_and_replies_are_valid():
     e = estimate(h.MODEL, h.FAST, isl=1, osl=1, concurrency=1, engine=h.engine())
     assert e.e2e_s == pytest.approx(e.ttft_s, rel=REL)  # OSL − 1 = 0 further steps
     assert e.ttft_s == pytest.approx(R + 0.5 * T + T, rel=REL)
+
+
+def test_light_and_exactly_full_loads():
+    eng = h.engine(max_batch_size=64, max_num_tokens=8192)
+    # 1 req/s: fewer than one sequence in flight on average, C = 1 × 0.2105 s
+    light = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=1.0, engine=eng)
+    assert light.concurrency == pytest.approx(0.2105, rel=1e-6)
+    # offered exactly what 64 sequences sustain: served, not saturated
+    full = operating_point(h.deployment(h.FAST, max_batch_size=64, max_num_tokens=8192), 64, 1000, 200)
+    rate = 64 / full.e2e_s
+    assert rate * full.e2e_s == 64  # exact in floating point for these numbers
+    e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=rate, engine=eng)
+    assert e.notes == [] and e.ttft_s is not None and e.requests_per_s == rate

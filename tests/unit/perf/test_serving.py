@@ -249,3 +249,20 @@ def test_light_and_exactly_full_loads():
     assert rate * full.e2e_s == 64  # exact in floating point for these numbers
     e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=rate, engine=eng)
     assert e.notes == [] and e.ttft_s is not None and e.requests_per_s == rate
+
+
+def test_defaults_are_a_1000_token_prompt_and_reply_at_max_throughput():
+    e = estimate(h.MODEL, h.FAST, engine=h.engine())
+    assert (e.isl, e.osl, e.mode, e.engine) == (1000, 1000, "max_throughput", "hand-engine")
+    assert estimate("llama-3.1-8b", "h100-sxm").engine == "tuned"
+
+
+def test_prefill_share_counts_prompt_tokens_in_experts_and_all_reduces():
+    # MoE on TP 2: the prompt tokens' share of the token-parallel ops (linear, experts, TP
+    # all-reduce) plus all of the prefill attention, over the step
+    e = estimate(h.MOE_MODEL, h.MEMORY_BOUND, tp=2, isl=1000, osl=200, concurrency=16, engine=h.engine())
+    b = e.breakdown_s
+    assert {"linear", "experts", "tp_allreduce", "attention_prefill"} <= set(b)
+    frac = 80 / (16 + 80)  # 16 decode tokens, 16/200 × 1000 = 80 prompt tokens
+    share = (frac * (b["linear"] + b["experts"] + b["tp_allreduce"]) + b["attention_prefill"]) / e.decode_step_s
+    assert e.prefill_time_share == pytest.approx(share, rel=1e-12)

@@ -92,7 +92,7 @@ def collect() -> tuple[dict[str, Counter], list[dict[str, str]]]:
 
 def _explained(s: dict[str, str], equivalents: list[dict[str, str]]) -> str | None:
     for e in equivalents:
-        if e["function"] == s["function"] and e["mutant"] == s["mutant"] and \
+        if e["function"] == s["function"] and e.get("mutant", s["mutant"]) == s["mutant"] and \
                 e.get("original", s["original"]) == s["original"]:
             return e["reason"]
     return None

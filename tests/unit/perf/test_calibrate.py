@@ -118,3 +118,13 @@ def test_points_from_stored_runs_by_littles_law(tmp_path):
     with pytest.raises(InputError) as e:
         points_from_runs(["r2"], db)
     assert str(e.value) == "runs r2 hold no measured operating point with throughput"
+
+
+def test_a_saved_profile_reads_back_as_it_was(tmp_path):
+    from tests import handmade as h
+    from truecost.perf.engine import engine as find
+
+    p = h.engine("odd-name", name='a "quoted" C:\\path name', calibration="fitted; rms 0.1 -> 0.01")
+    path = save_profile(p, tmp_path / "engines")
+    assert save_profile(p, tmp_path / "engines") == path  # the directory may already exist
+    assert find(str(path)) == p

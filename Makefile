@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-test clean mutation
+.PHONY: demo test install install-test clean mutation mutation-survivors
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +37,12 @@ mutation: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
 	PYTHONPATH=src nice -n 10 $(BIN)/mutmut run --max-children 2 $(MUTANTS) > mutants-run.log 2>&1 || \
 	  { tail -20 mutants-run.log; exit 1; }
+	$(BIN)/python mutation/score.py
+
+# Re-check only the survivors of the last run that are not listed as equivalent (after adding tests).
+mutation-survivors: $(BIN)/python
+	PYTHONPATH=src nice -n 10 $(BIN)/mutmut run --max-children 2 $$($(BIN)/python mutation/survivors.py) \
+	  > mutants-run.log 2>&1 || { tail -20 mutants-run.log; exit 1; }
 	$(BIN)/python mutation/score.py
 
 # The real inference server of tests/integration: llama.cpp's llama-server, compiled once from the

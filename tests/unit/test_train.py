@@ -475,3 +475,32 @@ def test_edge_values_that_are_valid():
     with pytest.raises(UnknownNameError) as e:
         train_cost(params_total=1e9, tokens=1e12, grid="nope")
     assert str(e.value).startswith("unknown grid intensity 'nope'; ")
+
+
+def test_training_flops_inputs_their_units_sources_and_bounds():
+    m = catalog.model("llama-3.1-8b")
+    f = training_flops("llama-3.1-8b", tokens=1e9, seq_len=1)  # one token attends to itself: valid
+    src = f"catalog:{m.source}@{m.retrieved}"
+    assert (f.model, f.params_total.unit, str(f.params_total.provenance)) == ("llama-3.1-8b", "params", src)
+    assert (f.params_active.unit, str(f.params_active.provenance)) == ("params", src)
+    assert (f.attention.unit, str(f.attention.provenance)) == ("FLOP", "modelled:3·L·(2·S·d_qk + 2·S·d_v)·D, S=1")
+    custom = training_flops(params_total=0.5, params_active=0.25, tokens=2)  # any positive count
+    assert custom.model == "custom" and custom.dense.value == 6 * 0.25 * 2
+    assert str(custom.params_active.provenance) == "input:given"
+    est = train_cost(params_total=1e9, tokens=1e12, rnd_multiplier=3.0)
+    assert est.rnd_note == "given"
+    mfu = train_cost(params_total=1e9, tokens=1e12).mfu.provenance
+    assert str(mfu).startswith("catalog:") and str(mfu).endswith("@2024-07-23")
+    for kwargs, message in [
+        ({"params_total": 0, "tokens": 1}, "parameter count must be positive, got 0"),
+        ({"params_total": 1e9, "params_active": 0, "tokens": 1}, "active parameters must be in (0, 1e+09], got 0"),
+        ({"params_total": 1e9, "tokens": 0}, "training tokens must be positive, got 0"),
+        ({"tokens": 1}, "give a model (--model) or its parameter count (--params)"),
+        ({"model": "llama-3.1-8b", "params_total": 1e9, "tokens": 1}, "give a model or parameter counts, not both"),
+        ({"model": "llama-3.1-8b", "tokens": 1, "seq_len": 0}, "sequence length must be at least 1, got 0"),
+        ({"params_total": 1e9, "tokens": 1, "seq_len": 8}, "the attention term needs a model architecture "
+                                                            "(--model), not just a parameter count"),
+    ]:
+        with pytest.raises(InputError) as e:
+            training_flops(**kwargs)
+        assert str(e.value) == message

@@ -110,3 +110,10 @@ def test_predict_defaults_to_the_tuned_profile():
     est, value = predict(row)
     assert est.engine == "tuned"
     assert value == pytest.approx(1e3 * estimate("llama-3.1-8b", "h100-sxm", isl=1000, osl=200).tpot_s)
+
+
+def test_rows_keep_their_unit(tmp_path):
+    f = tmp_path / "rows.csv"
+    f.write_text(CSV_HEAD + "A,llama-3.1-8b,h100-sxm,1,1,bf16,1000,200,offline (x),itl_mean,9,ms,e,s\n")
+    (row,) = validate_serving(f)
+    assert (row.id, row.metric, row.unit, row.published) == ("A", "itl_mean", "ms", 9.0)

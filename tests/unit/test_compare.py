@@ -288,3 +288,23 @@ def test_an_slo_met_exactly_is_met(files):
     for c in (1, 7):
         op = operating_point(dep, c, 1000, 100)
         assert sized(op.ttft_s) == pytest.approx(op.requests_per_s, rel=1e-12), c
+
+
+def test_tp_2_when_one_gpu_is_too_small_and_rent_overrides(files, tmp_path):
+    # 0.1 GiB GPUs, no reserve, all free memory to KV: bf16 weights (65,021,952) plus one
+    # 30,000-token sequence (61,440,000) overflow one GPU (107,374,182), fit on TP 2
+    small = h.gpu_file(tmp_path, h.gpu("hand-small", memory_gib=0.1, bf16_tflops=h.UNBOUNDED_TFLOPS,
+                                       memory_tb_s=h.UNBOUNDED_TB_S))
+    eng = h.engine_file(tmp_path, "hand-engine-small", runtime_reserve_gib=0.0, kv_memory_fraction=1.0,
+                        max_num_tokens=65_536)
+    w = Workload.model_validate({
+        "name": "sized", "tasks_per_day": 86_400, "tokens": {"input": 29_000, "output": 1000},
+        "self_hosted": [{**_hosted(files, engine="engine"), "gpus": [small], "engine": eng, "usd_per_gpu_hour": 5.0,
+                         "max_tp": 8},
+                        {**_hosted(files), "precisions": []}]})
+    c = compare(w)
+    assert c.workload == "sized"
+    o, nothing = c.options
+    assert (o.gpus_per_replica, o.how.split(" x ")[1]) == (2, "(2x hand-small bf16)")
+    assert o.usd_per_month == pytest.approx(o.replicas * 2 * 5.0 * 730)  # the given rent, not $2
+    assert nothing.excluded == "no configuration tried"  # ranked last

@@ -90,3 +90,11 @@ def test_capacity_equal_to_the_batch_cap_is_a_kv_limit():
     below = memory_plan(h.deployment(h.FAST, max_batch_size=13_092), 1000, 200)
     assert (at.max_concurrency, at.limited_by) == (13_093, "kv_capacity")
     assert (below.max_concurrency, below.limited_by) == (13_092, "max_batch_size")
+
+
+def test_a_pool_exactly_one_sequence_big_holds_it():
+    # free memory = weights + one 2-token sequence exactly (65,021,952 + 4,096 bytes; exact in binary)
+    g = h.gpu("hand-exact", memory_gib=65_026_048 / 2**30)
+    plan = memory_plan(h.deployment(g, runtime_reserve_gib=0.0, kv_memory_fraction=1.0), 1, 1)
+    assert (plan.kv_pool_bytes, plan.kv_bytes_per_sequence, plan.max_concurrency) == (4096, 4096, 1)
+    assert plan.gpu_bytes == 65_026_048

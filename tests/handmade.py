@@ -105,8 +105,18 @@ ENGINE_TERMS: dict[str, Any] = dict(
 )
 
 
+def _terms(over: dict[str, Any]) -> dict[str, Any]:
+    """ENGINE_TERMS with ``over``; where the profile splits the step overhead into a fixed and a
+    per-layer part, the hand engine's overhead is all fixed (so a step's overhead stays 1 ms)."""
+    t = {**ENGINE_TERMS, **over}
+    if "step_overhead_s" not in EngineProfile.model_fields and "step_overhead_s" in t:
+        t["step_overhead_fixed_s"] = t.pop("step_overhead_s")
+        t.setdefault("step_overhead_per_layer_s", 0.0)
+    return t
+
+
 def engine(key: str = "hand-engine", **over: Any) -> EngineProfile:
-    return EngineProfile.model_validate({"key": key, **ENGINE_TERMS, **over})
+    return EngineProfile.model_validate({"key": key, **_terms(over)})
 
 
 def bf16(g: GPU) -> Precision:
@@ -147,4 +157,4 @@ def model_file(dir_: Path, m: ModelArch = MODEL) -> str:
 
 
 def engine_file(dir_: Path, key: str = "hand-engine", **over: Any) -> str:
-    return str(write_toml(dir_ / f"{key}.toml", {**ENGINE_TERMS, **over}))
+    return str(write_toml(dir_ / f"{key}.toml", _terms(over)))

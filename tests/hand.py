@@ -26,6 +26,7 @@ the only one that costs time:
 
 The engine profile is built field by field (``engine(**terms)``): when the profile gains a term,
 it must be set here (to the value that leaves these closed forms true) or construction fails.
+The step overhead is all fixed (1 ms at any depth).
 """
 
 from __future__ import annotations
@@ -91,28 +92,37 @@ ENGINE_TERMS: dict[str, Any] = dict(
     compute_efficiency={"bf16": 0.5, "fp8": 0.5, "int8": 0.5},  # → 5e14 bf16 FLOP/s on COMPUTE_BOUND
     attention_compute_efficiency=0.25,  # → 2.5e14 FLOP/s: differs from η_c so a swap shows
     memory_efficiency=0.5,  # → 1e12 bytes/s on a 2 TB/s GPU
-    step_overhead_s=0.001,
+    step_overhead_fixed_s=0.001,
+    step_overhead_per_layer_s=0.0,  # the whole 1 ms is fixed: a step's overhead is 1 ms at any depth
     allreduce_latency_s=1e-5,
+    alltoall_latency_s=2e-5,  # differs from the all-reduce's, so a swap shows (EP only)
     link_efficiency=0.5,  # → 5e10 bytes/s on 100 GB/s links
+    moe_tile_tokens=4,  # m₀: each expert an MoE step touches costs 4 tokens' worth of extra compute
     runtime_reserve_gib=4.0,
     kv_memory_fraction=0.5,
     kv_admission="max_length",
     max_batch_size=4096,
     max_num_tokens=512,
     request_overhead_s=0.01,
+    power_idle_fraction=0.15,
+    power_memory_fraction=0.6,
+    power_compute_fraction=1.55,
+    scheduling="decode_first",
+    prefix_caching=False,
     source="hand-made for tests",
     retrieved=DAY,
 )
+# The profile's fields that are not terms of the model (names, provenance).
+_NOT_TERMS = {"key", "sources", "calibration"}
 
 
 def _terms(over: dict[str, Any]) -> dict[str, Any]:
-    """ENGINE_TERMS with ``over``; where the profile splits the step overhead into a fixed and a
-    per-layer part, the hand engine's overhead is all fixed (so a step's overhead stays 1 ms)."""
-    t = {**ENGINE_TERMS, **over}
-    if "step_overhead_s" not in EngineProfile.model_fields and "step_overhead_s" in t:
-        t["step_overhead_fixed_s"] = t.pop("step_overhead_s")
-        t.setdefault("step_overhead_per_layer_s", 0.0)
-    return t
+    """ENGINE_TERMS with ``over``. Every field of today's profile must be set here, so a term the
+    profile gains cannot slip into these closed forms through its default: set it above to the
+    value that keeps them true."""
+    missing = set(EngineProfile.model_fields) - set(ENGINE_TERMS) - _NOT_TERMS
+    assert not missing, f"tests/hand.py: set the engine terms {sorted(missing)} in ENGINE_TERMS"
+    return {**ENGINE_TERMS, **over}
 
 
 def engine(key: str = "hand-engine", **over: Any) -> EngineProfile:

@@ -190,7 +190,7 @@ def test_the_cheapest_configuration_wins_and_a_tie_keeps_the_first(files):
     o = compare(w).options[0]
     assert o.how == f"3 x (1x {h.FAST.key} bf16)" and o.label == f"mine @ {h.FAST.key}"
     assert o.provenance["price"] == "catalog:hand-made price@2026-01-01"
-    assert o.provenance["perf"].endswith("; capacity 40 req/s per replica within the SLO")
+    assert o.provenance["perf"].endswith("; capacity 40 req/s per replica within the SLO (steady-state model)")
     assert o.provenance["perf"].startswith("modelled:roofline+continuous batching; engine 'hand-engine-4'")
 
 
@@ -237,9 +237,13 @@ def test_quality_bar_is_inclusive_and_sources_are_kept(tmp_path):
     assert (by["plain"].usd_per_mtok_input, by["plain"].usd_per_mtok_output) == (1.0, 4.0)
     assert c.assumptions == [
         "traffic: 86,400 tasks/day x 1 requests, peak hour 2x the mean = 2 requests/s",
-        "self-hosted: replicas sized for the peak at 50% utilisation, up 730 h/month; no prefix caching",
+        "self-hosted: replicas sized for the peak at 50% utilisation, up 730 h/month; no cached input",
         "API latency is not modelled (measure it with `truecost bench`)"]
-    assert [o.label for o in c.ranked] == ["hand/model", "plain"]  # 100 output tokens cost less
+    # with a quality bar, an option of unknown accuracy cannot be shown to meet it
+    assert [o.label for o in c.ranked] == ["hand/model"]
+    assert by["plain"].excluded == ("no accuracy stated, and the workload's min_accuracy is 80% "
+                                    "(add accuracy = ... to the candidate)")
+    assert by["hand/model"].usd_per_task < by["plain"].usd_per_task  # 100 output tokens cost less
     assert c.to_dict()["options"][0]["label"] == "hand/model"
 
 
@@ -301,10 +305,12 @@ def test_tp_2_when_one_gpu_is_too_small_and_rent_overrides(files, tmp_path):
         "name": "sized", "tasks_per_day": 86_400, "tokens": {"input": 29_000, "output": 1000},
         "self_hosted": [{**_hosted(files, engine="engine"), "gpus": [small], "engine": eng, "usd_per_gpu_hour": 5.0,
                          "max_tp": 8},
-                        {**_hosted(files), "precisions": []}]})
+                        {**{k: v for k, v in _hosted(files).items() if k != "max_tp"}, "tp": 16}]})
     c = compare(w)
     assert c.workload == "sized"
     o, nothing = c.options
     assert (o.gpus_per_replica, o.how.split(" x ")[1]) == (2, "(2x hand-small bf16)")
     assert o.usd_per_month == pytest.approx(o.replicas * 2 * 5.0 * 730)  # the given rent, not $2
-    assert nothing.excluded == "no configuration tried"  # ranked last
+    # a pinned TP no node of the GPU holds says so (not "no configuration tried"), and ranks last
+    assert nothing.excluded == ("--tp 16 x --dp 1 = 16 GPUs exceeds the 8 hand-fast GPUs of one node; "
+                                "a replica stays in a node")

@@ -4,7 +4,7 @@
 import pytest
 
 from tests import hand as h
-from truecost.cost import HOURS_PER_MONTH, OwnershipTerms, deployment_cost, usd_per_correct_answer
+from truecost.cost import DEFAULT_POWER_FRACTION, HOURS_PER_MONTH, OwnershipTerms, deployment_cost, usd_per_correct_answer
 from truecost.errors import InputError
 
 
@@ -73,7 +73,8 @@ def test_ownership_defaults_and_their_sources_agree_with_training():
     assert d.life_years == p["life_years"].value == 4
     assert d.server_overhead_fraction == pytest.approx(p["server_share"].value + p["network_share"].value)
     assert d.usd_per_kwh == p["usd_per_kwh"].value == 0.08
-    assert (d.pue, d.power_fraction_of_tdp, d.usd_per_gpu_hour_hosting) == (1.3, 0.7, 0.0)
+    # no fixed power fraction: the modelled power at the operating point, else 70% of TDP
+    assert (d.pue, d.power_fraction_of_tdp, DEFAULT_POWER_FRACTION, d.usd_per_gpu_hour_hosting) == (1.3, None, 0.7, 0.0)
     for name in ("life_years", "server_share", "network_share", "usd_per_kwh", "pue",
                  "power_fraction_of_tdp"):
         assert p[name].source.strip() and p[name].as_of, name

@@ -297,15 +297,22 @@ def test_meta_co2_method_reproduced():
 # ---- helpers: every figure's unit and source, and their bounds --------------------------------
 
 def test_implied_mfu_figures_and_bounds():
-    # 6 × 1e9 × 1e12 = 6e21 FLOPs over 0.5 GPU-h at 1 PFLOP/s: 6e21 / (1,800 s × 1e15) = 3.33
-    # (above 1: the figures cannot all be right, and the function says so by returning it)
-    r = implied_mfu(0.5, params_total=1e9, tokens=1e12, gpu=HAND_GPU)
-    assert r.mfu == pytest.approx(6e21 / (0.5 * 3600 * 1e15), rel=1e-12)
+    # 6 × 1e9 × 1e12 = 6e21 FLOPs over 5,000 GPU-h at 1 PFLOP/s: 6e21 / (1.8e7 s × 1e15) = 1/3
+    r = implied_mfu(5000.0, params_total=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert r.mfu == pytest.approx(6e21 / (5000 * 3600 * 1e15), rel=1e-12)
     assert (r.peak_flops_per_gpu.value, r.peak_flops_per_gpu.unit) == (1e15, "FLOP/s")
     assert str(r.peak_flops_per_gpu.provenance) == "catalog:test@2026-01-01"
-    assert r.gpu_hours == 0.5 and r.flops.value == 6e21
-    moe = implied_mfu(1000.0, params_total=10e9, params_active=1e9, tokens=1e12, gpu=HAND_GPU)
-    assert moe.flops.value == 6e21  # active parameters
+    assert r.gpu_hours == 5000.0 and r.flops.value == 6e21
+    # Over 0.5 GPU-h: 6e21 / (1,800 s × 1e15) = 3,333, above 1: the figures cannot all be right.
+    with pytest.raises(InputError) as e:
+        implied_mfu(0.5, params_total=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert str(e.value) == ("these figures imply an MFU of 3.33e+03, above 1: 6e+21 FLOPs do not fit in 0.5 hand "
+                            "GPU-hours even at peak; check --gpu-hours, --tokens, the parameter count, --gpu and "
+                            "--precision")
+    exact = implied_mfu(6e21 / 3600 / 1e15, params_total=1e9, tokens=1e12, gpu=HAND_GPU)  # exactly the peak
+    assert exact.mfu == pytest.approx(1.0, rel=1e-12)
+    moe = implied_mfu(5000.0, params_total=10e9, params_active=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert moe.flops.value == 6e21 and moe.mfu == pytest.approx(1 / 3)  # active parameters, not 10x
     attn = implied_mfu(1000.0, "llama-3.1-8b", tokens=1e9, gpu=HAND_GPU, seq_len=8192)
     assert attn.flops.value == pytest.approx(training_flops("llama-3.1-8b", tokens=1e9, seq_len=8192).total.value)
     with pytest.raises(InputError) as e:
@@ -349,7 +356,7 @@ def test_helpers_accept_any_positive_input_and_reject_zero():
         (lambda: chinchilla_tokens(0), "compute budget must be positive FLOPs, got 0"),
         (lambda: trend(0, 2025, 2026), "base cost must be positive USD, got 0"),
         (lambda: trend(1, 2025, 2026, base_flops=0), "base FLOPs must be positive, got 0"),
-        (lambda: trend(1, 2025, 2024), "--to (2024) must not be before the base year (2025)"),
+        (lambda: trend(1, 2025, 2024), "--to-year (2024) must not be before the base year (2025)"),
     ]:
         with pytest.raises(InputError) as e:
             call()
@@ -448,6 +455,9 @@ def test_edge_values_that_are_valid():
     with pytest.raises(UnknownNameError) as e:
         train_cost(params_total=1e9, tokens=1e12, grid="nope")
     assert str(e.value).startswith("unknown grid intensity 'nope'; ")
+    with pytest.raises(UnknownNameError) as e:
+        train_cost(params_total=1e9, tokens=1e12, grid="zzzzzzzz")  # nothing close: the list
+    assert str(e.value).startswith("unknown grid intensity 'zzzzzzzz'; known grid intensities: ")
 
 
 def test_training_flops_inputs_their_units_sources_and_bounds():
@@ -468,7 +478,7 @@ def test_training_flops_inputs_their_units_sources_and_bounds():
         ({"params_total": 0, "tokens": 1}, "parameter count must be positive, got 0"),
         ({"params_total": 1e9, "params_active": 0, "tokens": 1}, "active parameters must be in (0, 1e+09], got 0"),
         ({"params_total": 1e9, "tokens": 0}, "training tokens must be positive, got 0"),
-        ({"tokens": 1}, "give a model (--model) or its parameter count (--params)"),
+        ({"tokens": 1}, "give a model (--model) or its parameter count (--params-total)"),
         ({"model": "llama-3.1-8b", "params_total": 1e9, "tokens": 1}, "give a model or parameter counts, not both"),
         ({"model": "llama-3.1-8b", "tokens": 1, "seq_len": 0}, "sequence length must be at least 1, got 0"),
         ({"params_total": 1e9, "tokens": 1, "seq_len": 8}, "the attention term needs a model architecture "

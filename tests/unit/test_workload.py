@@ -48,7 +48,7 @@ def test_load_workload_resolves_the_offers_file_beside_it(tmp_path):
 
 @pytest.mark.parametrize("body, message", [
     ('name = "w"\ntasks_per_day = 10\n[tokens]\ninput = 10\noutput = 5\n',
-     "{f}: no candidates; add [[api]] or [[self_hosted]] tables"),
+     "{f}: no candidates; add [[api]], [[self_hosted]], [[swarm]] or [[offload]] tables"),
     ('name = "w"\ntasks_per_day = 10\npeak_to_mean = 0.5\n[tokens]\ninput = 10\noutput = 5\n',
      "{f}: peak_to_mean: Input should be greater than or equal to 1"),
     ('name = "w"\ntasks_per_day = 10\n[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "x"\nbatchh = true\n',

@@ -66,18 +66,27 @@ def test_one_point_fits_the_memory_efficiency_alone_by_hand(tmp_path):
     cal = calibrate([point], model, gpu, "bf16", 1, base_engine=h.engine())
     p = cal.profile
     assert p.memory_efficiency == pytest.approx(0.25, rel=1e-4)
-    assert (p.step_overhead_s, p.compute_efficiency) == (0.001, h.engine().compute_efficiency)  # not fitted
+    assert (p.step_overhead_fixed_s, p.step_overhead_per_layer_s, p.compute_efficiency) == \
+        (0.001, 0.0, h.engine().compute_efficiency)  # not fitted: one figure moves one term
+    assert cal.fitted == ["memory_efficiency"] and cal.warnings == []
     assert cal.rms_log_error_after < 1e-4 < cal.rms_log_error_before
     assert p.key == "hand-engine-hand-2l-hand-memory-bf16-tp1"
     assert p.calibration == (f"fitted memory_efficiency from 1 measured points (unnamed runs) on "
                              f"{date.today()}; rms log error {cal.rms_log_error_before:.3f} -> "
                              f"{cal.rms_log_error_after:.3f}")
     (row,) = cal.rows
-    assert row["measured_tokens_per_s"] == 1 / t and row["after_tokens_per_s"] == pytest.approx(1 / t, rel=1e-4)
-    assert row["before_tokens_per_s"] == pytest.approx(1 / (0.001 + 63_223_808 / 1e12), rel=1e-9)
-    # a throughput no memory system reaches: η_m stops at its bound, 1.0
-    fast = calibrate([MeasuredPoint(1, 100, 100, 10 / t)], model, gpu, base_engine=h.engine())
-    assert fast.profile.memory_efficiency == 1.0
+    assert row["measured_output_tokens_per_s"] == 1 / t and row["after_output_tokens_per_s"] == pytest.approx(1 / t, rel=1e-4)
+    assert row["before_output_tokens_per_s"] == pytest.approx(1 / (0.001 + 63_223_808 / 1e12), rel=1e-9)
+    # A throughput no memory system reaches: η_m stops at its bound, 1.0, where the model predicts
+    # 1 / (1 ms + 63,223,808 / 2e12) = 969.36 tokens/s against 10 / t = 8,877.5 measured:
+    # |ln(969.36 / 8,877.5)| = 2.21. Calibrate refuses it, and keeps both reasons under force.
+    fast = [MeasuredPoint(1, 100, 100, 10 / t)]
+    with pytest.raises(InputError, match="memory_efficiency 1 sits at its upper bound 1; rms log error stays 2.21"):
+        calibrate(fast, model, gpu, base_engine=h.engine())
+    forced = calibrate(fast, model, gpu, base_engine=h.engine(), force=True)
+    assert forced.profile.memory_efficiency == 1.0
+    assert forced.warnings == ["memory_efficiency 1 sits at its upper bound 1",
+                               "rms log error stays 2.21 after the fit (> 0.25): the model does not explain these points"]
     # the simplex itself, on a bowl with its floor at (1, −2)
     x = _nelder_mead(lambda v: (v[0] - 1) ** 2 + 10 * (v[1] + 2) ** 2, [0.0, 0.0], [0.5, 0.5])
     assert x == pytest.approx([1.0, -2.0], abs=1e-4)
@@ -86,7 +95,7 @@ def test_one_point_fits_the_memory_efficiency_alone_by_hand(tmp_path):
 def test_an_empty_measurement_is_refused():
     with pytest.raises(InputError) as e:
         calibrate([MeasuredPoint(4, 10, 10, 0.0, source="run-7")], "llama-3.1-8b", "h100-sxm")
-    assert str(e.value) == "measured point run-7 has no throughput; was the run empty?"
+    assert str(e.value) == "measured point run-7: output_tokens_per_s must be a finite number > 0, got 0.0"
 
 
 def test_points_from_stored_runs_by_littles_law(tmp_path):
@@ -126,5 +135,7 @@ def test_a_saved_profile_reads_back_as_it_was(tmp_path):
 
     p = h.engine("odd-name", name='a "quoted" C:\\path name', calibration="fitted; rms 0.1 -> 0.01")
     path = save_profile(p, tmp_path / "engines")
-    assert save_profile(p, tmp_path / "engines") == path  # the directory may already exist
+    with pytest.raises(InputError, match="engine profile 'odd-name' exists at .*; pass --force to overwrite it"):
+        save_profile(p, tmp_path / "engines")  # never overwritten unasked
+    assert save_profile(p, tmp_path / "engines", overwrite=True) == path  # the directory may already exist
     assert find(str(path)) == p

@@ -25,13 +25,13 @@ def test_matmul_efficiency_by_dtype():
 
 
 def test_profiles_from_a_file_and_from_the_saved_calibrations(tmp_path, monkeypatch):
-    path = h.engine_file(tmp_path, "mine", step_overhead_s=0.004)
-    assert engine(path).step_overhead_s == 0.004
+    path = h.engine_file(tmp_path, "mine", step_overhead_fixed_s=0.004)
+    assert engine(path).step_overhead_fixed_s == 0.004
     assert engine(h.engine()) == h.engine()  # a profile object is used as given
     monkeypatch.setenv("TRUECOST_HOME", str(tmp_path / "home"))
     saved = tmp_path / "home" / "engines"
     saved.mkdir(parents=True)
-    h.engine_file(saved, "my-fit", step_overhead_s=0.007)
-    assert engine("my-fit").step_overhead_s == 0.007
+    h.engine_file(saved, "my-fit", step_overhead_fixed_s=0.007)
+    assert engine("my-fit").step_overhead_fixed_s == 0.007
     with pytest.raises(UnknownNameError, match="unknown engine profile 'nope'"):
         engine("nope")

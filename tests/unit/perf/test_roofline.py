@@ -50,9 +50,9 @@ def test_compute_bound_decode_step_every_op_by_hand():
     total = T + (2 * 64 * 30_408_704 + 2 * 64 * 1024 * 1024) / MM + 64 * 2 * 1000 * 4096 / ATT
     assert s.total_s == pytest.approx(total, rel=REL)
     assert s.binding == "overhead"  # 1 ms fixed vs 0.07 ms of FLOPs
-    assert step_time(h.deployment(h.COMPUTE_BOUND, step_overhead_s=0.0), 64, 1000).binding == "compute"
+    assert step_time(h.deployment(h.COMPUTE_BOUND, step_overhead_fixed_s=0.0), 64, 1000).binding == "compute"
     assert s.breakdown() == pytest.approx({**{k: op.time_s for k, op in s.ops.items()},
-                                           "tp_allreduce": 0.0, "step_overhead": T})
+                                           "collectives": 0.0, "step_overhead": T})
 
 
 def test_prefill_chunk_by_hand():
@@ -73,7 +73,7 @@ def test_memory_bound_single_sequence_streams_every_weight_once():
     # every matmul weight (16-bit) + the LM head + one token of KV; the embedding is a lookup
     assert s.total_s == pytest.approx(T + (60_817_408 + 2_097_152 + 2048) / BW, rel=REL)
     assert s.binding == "overhead"
-    slow = step_time(h.deployment(h.MEMORY_BOUND, step_overhead_s=0.0), 1, 1)
+    slow = step_time(h.deployment(h.MEMORY_BOUND, step_overhead_fixed_s=0.0), 1, 1)
     assert slow.binding == "memory"
 
 
@@ -106,7 +106,7 @@ def test_tensor_parallel_shards_and_adds_two_ring_allreduces_per_layer():
     assert step_time(h.deployment(h.COMPUTE_BOUND, tp=1), 8, 100).comm_s == 0
     assert s.total_s == pytest.approx(sum(op.time_s for op in s.ops.values()) + s.comm_s + T, rel=REL)
     assert s.binding == "overhead"  # 1 ms fixed vs 42 µs of all-reduces
-    no_fixed = step_time(h.deployment(h.COMPUTE_BOUND, tp=4, step_overhead_s=0.0), 8, 100)
+    no_fixed = step_time(h.deployment(h.COMPUTE_BOUND, tp=4, step_overhead_fixed_s=0.0), 8, 100)
     assert no_fixed.binding == "interconnect"  # 42 µs vs 0.24 µs of matmuls
 
 
@@ -163,10 +163,21 @@ def test_moe_with_dense_layers_and_a_shared_expert():
     assert m.shared_expert_params == shared
     assert m.params.mlp_dense == 3 * 1024 * 4096  # one dense layer
     assert m.params.experts_total == 8 * 3_145_728 + shared
-    s = step_time(h.deployment(h.MEMORY_BOUND, model=m), 1, 10)
-    # one MoE layer: 2 routed experts touched + the shared one, 2 bytes a weight
-    assert s.ops["experts"].bytes == pytest.approx((2 * 3_145_728 + shared) * 2, rel=REL)
-    assert s.ops["experts"].flops == pytest.approx(2 * (2 * 3_145_728 + shared), rel=REL)
+    # The shared expert and the router run for every token: they are dense linear weights.
+    #   attention 2 × 2,621,440 + dense MLP 12,582,912 + shared 6,291,456 + router 1024·8 = 24,125,440
+    dep = h.deployment(h.gpu("hand-both"), model=m)  # 5e14 FLOP/s and 1e12 bytes/s achievable
+    assert dep.dense_params == 24_125_440
+    s = step_time(dep, 1, 10)
+    assert s.ops["linear"].bytes == pytest.approx(24_125_440 * 2, rel=REL)
+    # One token picks 2 of 8 routed experts in the one MoE layer: touched = 8·(1 − (6/8)^1) = 2.
+    assert s.ops["experts"].flops == pytest.approx(2 * 2 * 3_145_728, rel=REL)  # 2·(T·k)·P_e
+    assert s.ops["experts"].bytes == pytest.approx(2 * 3_145_728 * 2, rel=REL)  # touched · P_e · 2 B
+    # The grouped GEMM pays m₀ = 4 tokens per touched expert: 2·(T·k + touched·m₀)·P_e FLOPs at
+    # η_c, and it streams the weights then multiplies (no overlap): compute + memory.
+    compute = 2 * (2 + 2 * 4) * 3_145_728 / MM
+    memory = 2 * 3_145_728 * 2 / BW
+    assert s.ops["experts"].compute_s == pytest.approx(compute, rel=REL)
+    assert s.ops["experts"].time_s == pytest.approx(compute + memory, rel=REL)
 
 
 def test_an_empty_step_costs_only_its_overhead_and_the_lm_head():

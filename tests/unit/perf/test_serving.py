@@ -68,8 +68,8 @@ def test_a_rate_above_capacity_saturates_at_max_concurrency():
     assert e.concurrency == 64
     assert e.requests_per_s == pytest.approx(320.0, rel=REL)
     assert e.output_tokens_per_s == pytest.approx(64 / T, rel=REL)
-    assert e.notes == ["saturated: offered 400 req/s exceeds capacity 320 req/s; the queue grows "
-                       "without bound, so TTFT/E2E are undefined"]
+    assert e.notes[0] == ("saturated: offered 400 req/s exceeds capacity 320 req/s; the queue grows "
+                          "without bound, so steady-state TTFT/E2E are undefined")  # then the simulation's
     # just below capacity the rate is served
     below = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=300.0, engine=eng)
     assert below.requests_per_s == 300.0 and below.concurrency == pytest.approx(300 * 0.2105, rel=1e-6)
@@ -162,8 +162,8 @@ def test_max_throughput_runs_as_many_sequences_as_the_kv_pool_admits():
 def test_concurrency_above_what_fits_is_capped_with_a_note():
     e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, concurrency=100, engine=h.engine(max_batch_size=50))
     assert e.concurrency == 50
-    assert e.notes == ["concurrency 100 exceeds the 50 sequences that fit (max_batch_size); "
-                       "the rest wait in the queue"]
+    assert e.notes[0] == ("concurrency 100 exceeds the 50 sequences that fit (max_batch_size); "
+                          "in the steady state the rest wait, in the simulation they queue")
     assert e.output_tokens_per_s == pytest.approx(50 / T, rel=REL)
 
 
@@ -208,7 +208,7 @@ def test_every_field_of_an_estimate_by_hand():
     assert e.breakdown_s == pytest.approx({"linear": 60_817_408 / BW, "lm_head": 2_097_152 / BW,
                                            "attention_decode": 16 * 2048 * 1100 / BW,
                                            "attention_prefill": 80 * 2048 / BW,
-                                           "tp_allreduce": 0.0, "step_overhead": T}, rel=REL)
+                                           "collectives": 0.0, "step_overhead": T}, rel=REL)
     assert str(e.provenance) == ("modelled:roofline+continuous batching; engine 'hand-engine' (uncalibrated "
                                  "engine defaults); gpu hand-made for tests@2026-01-01; model hand-made for "
                                  "tests@2026-01-01")
@@ -262,7 +262,7 @@ def test_prefill_share_counts_prompt_tokens_in_experts_and_all_reduces():
     # all-reduce) plus all of the prefill attention, over the step
     e = estimate(h.MOE_MODEL, h.MEMORY_BOUND, tp=2, isl=1000, osl=200, concurrency=16, engine=h.engine())
     b = e.breakdown_s
-    assert {"linear", "experts", "tp_allreduce", "attention_prefill"} <= set(b)
+    assert {"linear", "experts", "collectives", "attention_prefill"} <= set(b)
     frac = 80 / (16 + 80)  # 16 decode tokens, 16/200 × 1000 = 80 prompt tokens
-    share = (frac * (b["linear"] + b["experts"] + b["tp_allreduce"]) + b["attention_prefill"]) / e.decode_step_s
+    share = (frac * (b["linear"] + b["experts"] + b["collectives"]) + b["attention_prefill"]) / e.decode_step_s
     assert e.prefill_time_share == pytest.approx(share, rel=1e-12)

@@ -146,6 +146,7 @@ class Server:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+        self.proc.stdout.close()  # type: ignore[union-attr]
 
 
 def sustained_rate(arrivals: list[float]) -> float | None:
@@ -171,6 +172,7 @@ class Result:
     p99: float | None = None  # timing only
     wall_s: float | None = None
     note: str = ""
+    stdout: str = ""  # what the harness printed (truecost: its --json report)
 
 
 def run(h: Harness, s: Scenario, server: Server, work: Path, timeout_s: float) -> Result:
@@ -193,9 +195,9 @@ def run(h: Harness, s: Scenario, server: Server, work: Path, timeout_s: float) -
     if s.closed:
         rate = sustained_rate(arrivals)
         return Result(True, rate * (s.osl if s.name == "tokens" else 1) if rate else None,
-                      wall_s=wall)
+                      wall_s=wall, stdout=out.stdout)
     p50, p99 = timing_error(arrivals, RATE)
-    return Result(True, p50, p99, wall_s=wall)
+    return Result(True, p50, p99, wall_s=wall, stdout=out.stdout)
 
 
 # -- report ----------------------------------------------------------------------------------
@@ -281,7 +283,7 @@ def main() -> int:
     print(f"rounds: {args.rounds} (median of each)")
     print(report(results, versions, scen))
     if args.json:
-        args.json.write_text(json.dumps({h: {k: [r.__dict__ for r in rs] for k, rs in by.items()}
+        args.json.write_text(json.dumps({h: {k: [{**r.__dict__, "stdout": ""} for r in rs] for k, rs in by.items()}
                                          for h, by in runs.items()}, indent=1))
     return 0
 

@@ -7,9 +7,10 @@ from a cache of pre-built bodies: per request it does one regex on the body and 
 ``transport.write``. It also answers ``GET .../models`` and ``GET /health`` (harnesses check
 them before they start) and two control routes for the benchmark driver:
 
-* ``GET /stats``: ``{"arrivals": [...]}``, the ``time.monotonic()`` at which each completion
-  request's first byte arrived (the clock is CLOCK_MONOTONIC, shared by all processes of the
-  machine), so the driver measures every harness by the same server-side oracle;
+* ``GET /stats``: ``{"arrivals": [...], "connections": {...}}``, the ``time.monotonic()`` at
+  which each completion request's first byte arrived (the clock is CLOCK_MONOTONIC, shared by all
+  processes of the machine), so the driver measures every harness by the same server-side
+  oracle; and the connections open now, at most at once, and opened in all;
 * ``POST /reset``: forget the arrivals.
 
 Run: ``python benchmarks/fastserver.py [PORT]`` prints the port and serves until killed. Uses
@@ -64,13 +65,20 @@ _MODELS = _json({"object": "list", "data": [{"id": MODEL, "object": "model", "cr
                                              "owned_by": "truecost"}]})
 _HEALTH = _json({"status": "ok"})
 ARRIVALS: list[float] = []
+CONNECTIONS = {"open": 0, "peak": 0, "total": 0}  # since the last reset
 
 
 class _Http(asyncio.Protocol):
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        CONNECTIONS["open"] += 1
+        CONNECTIONS["total"] += 1
+        CONNECTIONS["peak"] = max(CONNECTIONS["peak"], CONNECTIONS["open"])
         self.t = transport
         self.buf = b""
         self.t_first = 0.0
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        CONNECTIONS["open"] -= 1
 
     def data_received(self, data: bytes) -> None:
         if not self.buf:
@@ -103,9 +111,10 @@ class _Http(asyncio.Protocol):
         if path == b"/health":
             return _HEALTH
         if path == b"/stats":
-            return _json({"arrivals": ARRIVALS})
+            return _json({"arrivals": ARRIVALS, "connections": CONNECTIONS})
         if path == b"/reset":
             ARRIVALS.clear()
+            CONNECTIONS.update(peak=CONNECTIONS["open"], total=0)
             return _json({"ok": True})
         return b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
 

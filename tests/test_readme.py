@@ -2,9 +2,12 @@
 
 import re
 
+import pytest
+
 from .conftest import REPO
 
 
+@pytest.mark.snapshot
 def test_readme_compare_table_is_current(cli, monkeypatch):
     monkeypatch.setenv("COLUMNS", "80")
     readme = (REPO / "README.md").read_text()

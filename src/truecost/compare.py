@@ -28,6 +28,7 @@ from typing import Any, Literal, get_args
 from .checks import finite_result
 from .cost import HOURS_PER_MONTH, HourlyCost, usd_per_correct_answer
 from .errors import DoesNotFitError, InputError
+from .hardware import GPU
 from .catalog import gpu as find_gpu, model as find_model
 from .perf.deployment import Deployment, layouts
 from .perf.engine import engine as find_engine
@@ -234,6 +235,7 @@ def _per_correct(per_task: float, accuracy: float | None) -> float | None:
 @dataclass(frozen=True)
 class _Sized:
     gpu: str
+    spec: GPU  # the GPU itself: a user's GPU file has a key no catalog lookup knows
     precision: str
     tp: int
     replicas: int
@@ -273,9 +275,11 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
         reasons: list[str] = []
         screened: list[_Screened] = []
         for precision in c.precision_choices:
-            for tp, dp, ep in layouts(find_model(c.model), find_gpu(gpu), c.max_tp):
-                if c.tp is not None and (tp != c.tp or dp != 1):  # a pinned tensor-parallel size
-                    continue
+            tried = [(tp, dp, ep) for tp, dp, ep in layouts(find_model(c.model), find_gpu(gpu), c.tp or c.max_tp)
+                     if c.tp is None or (tp == c.tp and dp == 1)]  # a pinned tensor-parallel size
+            if not tried and c.tp is not None:  # a TP no layout allows: the deployment says why
+                tried = [(c.tp, 1, 1)]
+            for tp, dp, ep in tried:
                 try:
                     dep = make_deployment(c.model, gpu, precision, tp, c.engine, dp=dp, ep=ep)
                     if isl + osl > dep.model.max_context:
@@ -326,7 +330,7 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
             replicas = c.replicas or replicas
             hourly = _hourly(c, sc.dep, replicas, sc.op, cap, w)
             if best is None or hourly.usd_per_hour < best.usd_per_hour:
-                best = _Sized(sc.dep.gpu.key, sc.precision, sc.dep.tp, replicas, cap, hourly.usd_per_hour,
+                best = _Sized(sc.dep.gpu.key, sc.dep.gpu, sc.precision, sc.dep.tp, replicas, cap, hourly.usd_per_hour,
                               str(hourly.provenance), how, sc.dep.dp, sc.dep.ep, sc.dep.layout)
         label = c.label or c.model
         if best is None:
@@ -349,7 +353,7 @@ def _hourly(c: SelfHostedCandidate, dep: Deployment, replicas: int, op: Operatin
 def _self_hosted_option(w: Workload, c: SelfHostedCandidate, label: str, s: _Sized, t: Tokens,
                         isl: int, osl: int, tasks_month: float, hit: float, tails: tuple[Objective, ...]) -> Option:
     per_replica_rate = w.requests_per_s_peak / s.replicas
-    est = estimate(c.model, s.gpu, precision=s.precision, tp=s.tp, isl=isl, osl=osl, rate=per_replica_rate,
+    est = estimate(c.model, s.spec, precision=s.precision, tp=s.tp, isl=isl, osl=osl, rate=per_replica_rate,
                    engine=c.engine, cached_input_fraction=hit, requests=SIM_REQUESTS, warmup=SIM_WARMUP,
                    seed=SIM_SEED, dp=s.dp, ep=s.ep)
     ttft, tpot = est.ttft_s, est.tpot_s

@@ -41,13 +41,25 @@ class UnknownNameError(TruecostError, KeyError):
         if hint is None and close:
             hint = "did you mean " + ", ".join(close) + "?"
         elif hint is None and not known:
-            hint = f"there are no {kind}s yet"
+            hint = f"there are no {_plural(kind)} yet"
         elif hint is None:
-            hint = f"known {kind}s: " + ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
+            hint = f"known {_plural(kind)}: " + ", ".join(known[:8]) + (", ..." if len(known) > 8 else "")
         super().__init__(f"unknown {kind} '{name}'; {hint}")
 
     def __str__(self) -> str:  # KeyError would otherwise quote the message
         return str(self.args[0])
+
+
+def _plural(noun: str) -> str:
+    """English plural of a catalog kind: "grid intensity" -> "grid intensities", "R&D share" ->
+    "R&D shares", "price basis" -> "price bases"."""
+    if noun.endswith("sis"):
+        return noun[:-2] + "es"
+    if noun.endswith("y") and noun[-2:-1] not in tuple("aeiou"):
+        return noun[:-1] + "ies"
+    if noun.endswith(("s", "x", "sh", "ch")):
+        return noun + "es"
+    return noun + "s"
 
 
 class CatalogError(TruecostError):

@@ -151,7 +151,9 @@ class Precision(BaseModel):
         name = PrecisionName(name).value
         if name == "native":
             raise InputError("precision 'native' needs the model: use make_deployment or the model's native_dtype")
-        half = "bf16" if gpu.supports("bf16") else "fp16"
+        # The 16-bit dtype the GPU really has: fp16 on GPUs without bf16 (V100, T4), whose
+        # supports("bf16") is true only because the two share a peak.
+        half = "fp16" if "fp16" in gpu.dense_tflops and "bf16" not in gpu.dense_tflops else "bf16"
         if name == "mxfp4":
             p = cls(weights="mxfp4", kv=half, compute="fp8" if gpu.supports("fp4") else half, experts_only=True)
         elif name == "nvfp4":

@@ -188,6 +188,7 @@ def test_the_api_key_is_never_written(cli, fake, monkeypatch, tmp_path):
         assert key.encode() not in p.read_bytes(), p
 
 
+@pytest.mark.snapshot
 def test_docs_table_matches_the_renderer():
     """The README's bench section shows a real table; its header must be what `bench` prints now."""
     doc = (REPO / "README.md").read_text()

@@ -130,6 +130,7 @@ def test_hardware_without_published_mfu(cli, tmp_path):
 
 # ---- the README example is what the tool prints ---------------------------------------------------
 
+@pytest.mark.snapshot
 def test_readme_example_is_current(cli, monkeypatch):
     """The example in the README's train section is what the tool prints now."""
     pattern = r"<!-- train-example:begin -->\n```text\n\$ (.*?)\n(.*?)\n```\n<!-- train-example:end -->"

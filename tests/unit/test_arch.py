@@ -124,3 +124,67 @@ def test_sliding_window_kv_grows_only_on_global_layers(key: str, global_layers: 
         global_layers * 4000 + (m.layers - global_layers) * window)
     # and a dense model of the same shape would hold far more
     assert m.kv_bytes(4000, 2) < 4000 * m.kv_bytes_per_token(2)
+
+
+# ---- counts of every architecture option, by hand on a 2-layer model (tests/hand.py) ------
+def _hand(**over) -> ModelArch:
+    from tests import hand as h
+
+    return ModelArch(key="hand-variant", **{**h.MODEL_FIELDS, **over})
+
+
+def test_mla_attention_params_by_hand() -> None:
+    from truecost.arch import MLA
+
+    mla = dict(kv_lora_rank=512, qk_nope_head_dim=128, qk_rope_head_dim=64, v_head_dim=128)
+    # q: D·H·(nope + rope) = 1024·8·192; kv: D·(r + rope) + r (norm) + r·H·(nope + v); o: H·v·D
+    no_q_lora = 1024 * 8 * 192 + (1024 * 576 + 512) + 512 * 8 * 256 + 8 * 128 * 1024
+    assert _hand(mla=MLA(q_lora_rank=None, **mla)).params.attention == 2 * no_q_lora == 2 * 4_260_352
+    # with a 256-wide q LoRA: D·256 + 256 (norm) + 256·H·192 replaces D·H·192
+    q_lora = no_q_lora - 1024 * 8 * 192 + (1024 * 256 + 256 + 256 * 8 * 192)
+    assert _hand(mla=MLA(q_lora_rank=256, **mla)).params.attention == 2 * q_lora
+    m = _hand(mla=MLA(q_lora_rank=None, **mla))
+    assert m.kv_elems_per_token_per_layer == 576 and m.kv_bytes_per_token(1) == 576 * 2
+
+
+def test_every_attention_and_mlp_option_by_hand() -> None:
+    base = 2 * (1024 * 1024 + 2 * 1024 * 256 + 1024 * 1024)  # q, k, v, o of 2 layers
+    assert _hand().params.attention == base
+    opts = _hand(qkv_bias=True, o_bias=True, qk_norm=True, attention_sinks=True)
+    # per layer: q,k,v biases 1024 + 2·256, o bias 1024, q/k norms 2·128, one sink per head (8)
+    assert opts.params.attention == base + 2 * (1024 + 512 + 1024 + 256 + 8)
+    plain = _hand(mlp="plain", mlp_bias=True)
+    assert plain.params.mlp_dense == 2 * (2 * 1024 * 4096 + 4096 + 1024)  # up, down + their biases
+    gated_bias = _hand(mlp_bias=True)
+    assert gated_bias.params.mlp_dense == 2 * (3 * 1024 * 4096 + 2 * 4096 + 1024)
+    ln = _hand(norm="layernorm", norms_per_layer=4)
+    assert ln.params.norms == 2 * 4 * 2048 + 2048  # weight and bias, 4 per layer, + the final one
+    tied = _hand(tied_embeddings=True)
+    assert tied.params.lm_head == 0 and tied.params.embedding == 1024 * 1024
+    assert tied.matmul_params_active == base + 2 * 3 * 1024 * 4096 + 1024 * 1024  # the LM head still multiplies
+
+
+def test_moe_options_by_hand() -> None:
+    from truecost.arch import MoE
+
+    m = _hand(moe=MoE(experts=4, active_experts=1, d_ff_expert=512, shared_experts=2, router_bias=True,
+                      expert_bias=True))
+    one = 3 * 1024 * 512 + 2 * 512 + 1024  # gated expert with biases on its matrices
+    shared = 2 * 3 * 1024 * 512  # d_ff_shared unset: the routed width; shared experts have no bias
+    assert m.expert_params == one and m.shared_expert_params == shared
+    assert m.params.router == 2 * (1024 * 4 + 4)
+    assert m.params.experts_total == 2 * (4 * one + shared)
+    assert m.params.experts_active == 2 * (1 * one + shared)
+    with pytest.raises(ValueError, match="moe.active_experts exceeds moe.experts"):
+        _hand(moe=MoE(experts=2, active_experts=3, d_ff_expert=8))
+
+
+def test_windowed_layers_attend_their_window() -> None:
+    sw = _hand(sliding_window=100, global_every=2)
+    assert sw.global_layers == 1
+    assert sw.attended_tokens(1000) == (1000 + 100) / 2
+    assert sw.attended_tokens(50) == 50
+    # K and V of 2 heads × 128 at 2 bytes = 1,024 bytes per token per layer: 1,000 + 100 tokens
+    assert sw.kv_bytes(1000, 2) == (2 * 2 * 128 * 2) * (1000 + 100)
+    every = _hand(sliding_window=100)  # global_every 1: every layer is global despite the window field
+    assert every.global_layers == 2 and every.attended_tokens(1000) == 1000

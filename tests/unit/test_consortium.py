@@ -68,3 +68,44 @@ def test_errors() -> None:
         consortium(2, shared_rnd="halve", **TRAIN)
     with pytest.raises(InputError, match="--budget must be a positive number of USD, got inf"):
         consortium(2, budget_usd=math.inf, **TRAIN)
+
+
+def test_the_result_carries_its_inputs_and_its_json_names_every_figure() -> None:
+    c = consortium(4, shared_rnd=0.5, budget_usd=3.2 * R, **TRAIN)
+    assert (c.members, c.budget_usd) == (4, pytest.approx(3.2 * R))
+    assert c.shared_rnd.unit == "fraction"
+    assert (c.shared_rnd.provenance.kind, c.shared_rnd.provenance.detail, c.shared_rnd_note) == ("input", "0.5", "given")
+    d = c.to_dict()
+    hand = {"members": 4, "final_run_usd": R, "rnd_usd": 4 * R, "alone_usd": 5 * R, "member_usd": 3.5 * R,
+            "saving_per_member_usd": 1.5 * R, "consortium_saving_usd": 6 * R, "floor_usd": 3 * R,
+            "budget_usd": 3.2 * R, "break_even_members": 10}
+    assert {k: d[k] for k in hand} == {k: pytest.approx(v, rel=1e-4) for k, v in hand.items()}
+    assert d["shared_rnd"]["value"] == 0.5 and d["shared_rnd_note"] == "given"
+    assert d["rnd_multiplier"]["value"] == 5.0 and d["basis"] == c.estimate.basis.value
+    assert d["training"]["usd"] == pytest.approx(R, rel=1e-4)  # the final run it was priced from
+
+
+def test_boundaries() -> None:
+    # one lab alone: it pays R·m
+    alone = consortium(1, shared_rnd=0.5, **TRAIN)
+    assert alone.member_usd == pytest.approx(5 * R, rel=1e-4) and alone.consortium_saving_usd == 0
+    # f = 1, everything shared among 4: R + 4R/4 = 2R
+    assert consortium(4, shared_rnd=1.0, **TRAIN).member_usd == pytest.approx(2 * R, rel=1e-4)
+    # no budget: no break-even
+    assert consortium(4, shared_rnd=0.5, **TRAIN).break_even_members is None
+    # a budget exactly at the floor (3R) is never reached: N → ∞ only approaches it
+    floor = consortium(4, shared_rnd=0.5, **TRAIN).floor_usd
+    assert consortium(4, shared_rnd=0.5, budget_usd=floor, **TRAIN).break_even_members is None
+    # any positive budget is a budget, even under a dollar (below the floor: none)
+    assert consortium(4, shared_rnd=0.5, budget_usd=0.5, **TRAIN).break_even_members is None
+
+
+def test_more_errors() -> None:
+    c = consortium(4, shared_rnd=0.5, **TRAIN)
+    with pytest.raises(InputError) as e:
+        c.member_usd_at(0)
+    assert str(e.value) == "a consortium has at least 1 member, got 0"
+    with pytest.raises(InputError, match="--consortium must be a whole number of labs >= 1, got True"):
+        consortium(True, **TRAIN)  # a bool is an int to Python, not a number of labs
+    with pytest.raises(InputError, match="--budget must be a positive number of USD, got 0"):
+        consortium(2, budget_usd=0.0, **TRAIN)

@@ -21,9 +21,14 @@ def test_batch_price_from_genai_prices():
     assert o.request_usd(1e6, 1e6, batch=True) == pytest.approx(0.5 * o.request_usd(1e6, 1e6))
 
 
-def test_user_offers_override_and_batch_discount(tmp_path):
+def _offers_file(tmp_path, text: str):
     f = tmp_path / "offers.toml"
-    f.write_text('["myhost/llama-3.1-70b"]\nusd_per_mtok_input = 0.5\nusd_per_mtok_output = 1.0\n'
+    f.write_text(text)
+    return f
+
+
+def test_user_offers_override_and_batch_discount(tmp_path):
+    f = _offers_file(tmp_path, '["myhost/llama-3.1-70b"]\nusd_per_mtok_input = 0.5\nusd_per_mtok_output = 1.0\n'
                  'batch_discount = 0.6\nopen_model = "llama-3.1-70b"\nsource = "myhost price page"\n'
                  'as_of = 2026-11-01\n')
     extra = load_offers(f)
@@ -49,3 +54,60 @@ def test_no_batch_price_is_an_error_naming_the_fix():
         offer("anthropic/claude-sonnet-4-0").request_usd(1000, 100, batch=True)
     assert str(e.value) == ("anthropic/claude-sonnet-4-0 has no batch price in genai-prices 0.2.3; "
                             "add an offer with batch_discount to the workload's offers_file")
+
+
+def test_user_offer_keys_split_provider_from_model(tmp_path):
+    f = _offers_file(tmp_path, '["host/meta-llama/Llama-3.1-8B"]\nusd_per_mtok_input = 0.1\nusd_per_mtok_output = 0.2\n'
+                 'open_model = "llama-3.1-8b"\nsource = "s"\nas_of = 2026-11-01\n'
+                 '["solo"]\nusd_per_mtok_input = 1\nusd_per_mtok_output = 2\nsource = "s"\nas_of = 2026-11-01\n')
+    offers = load_offers(f)
+    o = offers["host/meta-llama/llama-3.1-8b"]  # looked up in lower case
+    assert (o.key, o.provider, o.model, o.open_model) == (
+        "host/meta-llama/Llama-3.1-8B", "host", "meta-llama/Llama-3.1-8B", "llama-3.1-8b")
+    solo = offers["solo"]
+    assert (solo.provider, solo.model, solo.usd_per_mtok_cached_input, solo.batch_discount) == ("solo", "solo", None, None)
+    assert solo.request_usd(1e6, 0, cached_input_tokens=5e5) == pytest.approx(1.0)  # no cache price: full
+
+
+def test_offers_file_errors_name_the_file(tmp_path):
+    f = tmp_path / "bad.toml"
+    f.write_text('["x/y"]\nusd_per_mtok_input = 1\nusd_per_mtok_output = 2\nsource = "s"\nas_of = 2026-11-01\n'
+                 'typo = 1\n')
+    with pytest.raises(Exception) as e:
+        load_offers(f)
+    assert str(e.value) == f"{f} [x/y]: unknown key 'typo'"
+
+
+def test_tiered_prices_follow_the_published_tiers():
+    # Google's published Gemini 1.5 Pro prices: $1.25 / $5 per 1M tokens up to 128k input tokens,
+    # $2.50 / $10 above
+    o = offer("google/gemini-1.5-pro")
+    assert (o.usd_per_mtok_input, o.usd_per_mtok_output) == (1.25, 5.0)  # the base tier
+    assert o.request_usd(100_000, 1_000) == pytest.approx((100_000 * 1.25 + 1_000 * 5.0) / 1e6)
+    assert o.request_usd(300_000, 1_000) == pytest.approx((300_000 * 2.5 + 1_000 * 10.0) / 1e6)
+
+
+def test_cache_reads_at_the_published_price():
+    # Anthropic's published Claude Sonnet 4 prices: $3 in, $0.30 cache read, $15 out per 1M tokens
+    o = offer("anthropic/claude-sonnet-4-0")
+    assert (o.usd_per_mtok_input, o.usd_per_mtok_cached_input, o.usd_per_mtok_output) == (3.0, 0.3, 15.0)
+    assert o.request_usd(1000, 100, cached_input_tokens=500) == pytest.approx(
+        (500 * 3.0 + 500 * 0.3 + 100 * 15.0) / 1e6, rel=1e-12)
+
+
+def test_offers_resolve_by_model_alone_and_by_ids_with_slashes():
+    o = offer("gpt-4o")
+    assert (o.key, o.provider, o.model) == ("openai/gpt-4o", "openai", "gpt-4o")
+    assert str(o.provenance).startswith("catalog:genai-prices 0.2.3 (https://")
+    slashed = offer("arcee/deepseek/deepseek-v4-pro")  # a model id that has a slash itself
+    assert slashed.key == "arcee/deepseek/deepseek-v4-pro" and slashed.provider == "arcee"
+    with pytest.raises(UnknownNameError) as e:
+        offer("zzzz/qqqq")
+    assert str(e.value).startswith("unknown offer 'zzzz/qqqq'; known offers: ")
+
+
+def test_no_cached_tokens_unless_given(tmp_path):
+    f = _offers_file(tmp_path, '["x/y"]\nusd_per_mtok_input = 2.0\nusd_per_mtok_cached_input = 0.5\n'
+                               'usd_per_mtok_output = 8.0\nsource = "s"\nas_of = 2026-11-01\n')
+    o = load_offers(f)["x/y"]
+    assert o.request_usd(1000, 100) == pytest.approx((1000 * 2.0 + 100 * 8.0) / 1e6, rel=1e-12)

@@ -51,24 +51,47 @@ def test_moe_uses_active_params():
 
 def test_hand_case_every_figure():
     # 1e9 params × 1e12 tokens: 6e21 FLOPs at 0.5 × 1e15 FLOP/s = 1.2e7 GPU-s = 3,333.33 GPU-h.
+    # PUE 1.25 and grid 0.5 t/MWh so that every energy term shows.
     est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, gpus=8, mfu=0.5,
-                     usd_per_kwh=0.10, pue=1.0, grid=0.5, rnd_multiplier=2)
+                     usd_per_kwh=0.10, pue=1.25, grid=0.5, rnd_multiplier=2)
     h = 6e21 / 0.5e15 / 3600
+    assert est.flops.value == 6e21
     assert est.gpu_hours.value == pytest.approx(h, rel=1e-12)
     assert h == pytest.approx(3333.333, rel=1e-6)
     assert est.wall_clock_days.value == pytest.approx(h / 8 / 24, rel=1e-12)  # 17.36 days
     assert est.usd_rent.value == pytest.approx(h * 2.0, rel=1e-12)  # $6,666.67
-    # own: $10,000 × (1 + 0.28 server + 0.17 network) / (4 y × 8760 h) + 0.5 kW × 1.0 × PUE 1 × $0.10
-    own_per_h = 10_000 * 1.45 / (4 * 8760) + 0.5 * 0.10
-    assert est.usd_own.value == pytest.approx(h * own_per_h, rel=1e-12)  # $1,546.04
-    assert est.energy_mwh.value == pytest.approx(h * 500 / 1e6, rel=1e-12)  # 1.667 MWh
-    assert est.co2_t.value == pytest.approx(h * 500 / 1e6 * 0.5, rel=1e-12)
+    # own: $10,000 × (1 + 0.28 server + 0.17 network) / (4 y × 8760 h)
+    #      + 0.5 kW × power fraction 1.0 × PUE 1.25 × $0.10
+    own_per_h = 10_000 * 1.45 / (4 * 8760) + 0.5 * 1.0 * 1.25 * 0.10
+    assert est.usd_own.value == pytest.approx(h * own_per_h, rel=1e-12)  # $1,640.84
+    assert est.usd_own_breakdown["energy"] == pytest.approx(h * 0.0625, rel=1e-12)
+    assert est.energy_mwh.value == pytest.approx(h * 500 * 1.25 / 1e6, rel=1e-12)  # 2.083 MWh
+    assert est.co2_t.value == pytest.approx(h * 500 * 1.25 / 1e6 * 0.5, rel=1e-12)  # 1.042 t
+    assert est.usd.value == est.usd_rent.value  # rent is the default basis
     dev = est.with_rnd()
     assert dev["usd_rent"].value == pytest.approx(2 * h * 2.0, rel=1e-12)
     assert dev["gpu_hours"].value == pytest.approx(2 * h, rel=1e-12)
+    assert dev["co2_t"].value == pytest.approx(2 * h * 500 * 1.25 / 1e6 * 0.5, rel=1e-12)
     assert "wall_clock_days" not in dev  # R&D runs overlap the final run's calendar
+    assert est.to_dict()["usd_with_rnd"] == pytest.approx(2 * h * 2.0, rel=1e-12)
     assert est.mfu.provenance.kind == "input"
+    assert est.pue.value == 1.25 and est.pue.provenance.kind == "input"
     assert est.usd_per_gpu_hour_own.provenance.kind == "modelled"
+    own = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, usd_per_kwh=0.10,
+                     pue=1.25, basis="own")
+    assert own.usd.value == pytest.approx(h * own_per_h, rel=1e-12)
+    assert own.wall_clock_days is None  # no GPU count, no calendar
+
+
+def test_energy_and_co2_closed_forms():
+    # 1,000 GPU-h × 700 W × 0.8 × PUE 1.2 = 672 kWh = 0.672 MWh; × 0.4 t/MWh = 0.2688 t
+    assert energy_mwh(1000, 700, power_fraction_of_tdp=0.8, pue=1.2) == pytest.approx(0.672)
+    assert co2_t(0.672, 0.4) == pytest.approx(0.2688)
+
+
+def test_pue_below_one_is_an_error():
+    with pytest.raises(InputError, match=r"PUE must be >= 1 \(facility energy / IT energy\), got 0.9"):
+        train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, pue=0.9)
 
 
 def test_attention_term_gqa_closed_form():
@@ -269,3 +292,198 @@ def test_meta_co2_method_reproduced():
     # row that shows Meta truncates (rounding would print 153.91).
     llama2_34b = co2_t(energy_mwh(1_038_336, 350, power_fraction_of_tdp=1.0, pue=1.0), 0.4235)
     assert math.floor(llama2_34b * 100) == 15390 and round(llama2_34b, 2) == 153.91
+
+
+# ---- helpers: every figure's unit and source, and their bounds --------------------------------
+
+def test_implied_mfu_figures_and_bounds():
+    # 6 × 1e9 × 1e12 = 6e21 FLOPs over 5,000 GPU-h at 1 PFLOP/s: 6e21 / (1.8e7 s × 1e15) = 1/3
+    r = implied_mfu(5000.0, params_total=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert r.mfu == pytest.approx(6e21 / (5000 * 3600 * 1e15), rel=1e-12)
+    assert (r.peak_flops_per_gpu.value, r.peak_flops_per_gpu.unit) == (1e15, "FLOP/s")
+    assert str(r.peak_flops_per_gpu.provenance) == "catalog:test@2026-01-01"
+    assert r.gpu_hours == 5000.0 and r.flops.value == 6e21
+    # Over 0.5 GPU-h: 6e21 / (1,800 s × 1e15) = 3,333, above 1: the figures cannot all be right.
+    with pytest.raises(InputError) as e:
+        implied_mfu(0.5, params_total=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert str(e.value) == ("these figures imply an MFU of 3.33e+03, above 1: 6e+21 FLOPs do not fit in 0.5 hand "
+                            "GPU-hours even at peak; check --gpu-hours, --tokens, the parameter count, --gpu and "
+                            "--precision")
+    exact = implied_mfu(6e21 / 3600 / 1e15, params_total=1e9, tokens=1e12, gpu=HAND_GPU)  # exactly the peak
+    assert exact.mfu == pytest.approx(1.0, rel=1e-12)
+    moe = implied_mfu(5000.0, params_total=10e9, params_active=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert moe.flops.value == 6e21 and moe.mfu == pytest.approx(1 / 3)  # active parameters, not 10x
+    attn = implied_mfu(1000.0, "llama-3.1-8b", tokens=1e9, gpu=HAND_GPU, seq_len=8192)
+    assert attn.flops.value == pytest.approx(training_flops("llama-3.1-8b", tokens=1e9, seq_len=8192).total.value)
+    with pytest.raises(InputError) as e:
+        implied_mfu(0, params_total=1e9, tokens=1e12)
+    assert str(e.value) == "GPU-hours must be positive, got 0"
+
+
+def test_trend_growth_given_as_a_number_or_a_name():
+    t = trend(1e6, 2025, 2026, growth=0.5)  # a shrinking cost is a valid scenario
+    assert t.points[1].usd == pytest.approx(5e5)
+    g = t.usd_growth_per_year
+    assert (g.value, g.unit, str(g.provenance)) == (0.5, "x/year", "input:0.5")
+    named = trend(1e6, 2025, 2025).usd_growth_per_year
+    assert named.unit == "x/year" and named.provenance.kind == "catalog"
+    with pytest.raises(InputError) as e:
+        trend(1e6, 2025, 2026, growth=0)
+    assert str(e.value) == "growth per year must be positive, got 0"
+    with pytest.raises(UnknownNameError) as e:
+        trend(1e6, 2025, 2026, growth="moore")
+    assert str(e.value).startswith("unknown growth scenario 'moore'")
+
+
+def test_train_cost_defaults_to_an_h100():
+    est = train_cost(params_total=1e9, tokens=1e12)
+    assert est.gpu == "h100-sxm" and est.precision.value == "bf16" and est.basis.value == "rent"
+
+
+def test_helpers_accept_any_positive_input_and_reject_zero():
+    # Chinchilla with a given ratio r: N = sqrt(C / (6 r)), D = r N
+    p = chinchilla_tokens(0.6, tokens_per_param=10)
+    assert p.params == pytest.approx(math.sqrt(0.01)) and p.tokens == pytest.approx(1.0)
+    assert (p.tokens_per_param.unit, str(p.tokens_per_param.provenance)) == ("tokens/param", "input:10")
+    t = trend(0.5, 2025, 2027, growth=2.0, base_flops=0.5, compute_growth=3.0)
+    assert [pt.usd for pt in t.points] == pytest.approx([0.5, 1.0, 2.0])
+    assert [pt.flops for pt in t.points] == pytest.approx([0.5, 1.5, 4.5])  # 0.5 × 3^(y − 2025)
+    assert t.flops_growth_per_year.value == 3.0 and t.flops_growth_per_year.unit == "x/year"
+    named = trend(1.0, 2025, 2025, base_flops=1.0)  # one year, compute at the catalog's growth
+    assert len(named.points) == 1 and named.flops_growth_per_year.provenance.kind == "catalog"
+    assert named.usd_growth_per_year.unit == "x/year"
+    for call, message in [
+        (lambda: chinchilla_tokens(0), "compute budget must be positive FLOPs, got 0"),
+        (lambda: trend(0, 2025, 2026), "base cost must be positive USD, got 0"),
+        (lambda: trend(1, 2025, 2026, base_flops=0), "base FLOPs must be positive, got 0"),
+        (lambda: trend(1, 2025, 2024), "--to-year (2024) must not be before the base year (2025)"),
+    ]:
+        with pytest.raises(InputError) as e:
+            call()
+        assert str(e.value) == message
+    with pytest.raises(UnknownNameError) as e:
+        trend(1, 2025, 2026, growth="moore")
+    assert str(e.value) == "unknown growth scenario 'moore'; known growth scenarios: epoch-compute, epoch-cost"
+
+
+def test_to_dict_and_the_rnd_provenance():
+    est = train_cost("llama-3.1-8b", tokens=1e12, gpu=HAND_GPU, gpus=4, mfu=0.5, seq_len=4096,
+                     rnd_multiplier="epoch-low")
+    d = est.to_dict()
+    assert {k: d[k] for k in ("model", "gpu", "gpus", "precision", "basis", "seq_len")} == {
+        "model": "llama-3.1-8b", "gpu": "hand", "gpus": 4, "precision": "bf16", "basis": "rent",
+        "seq_len": 4096}
+    assert d["rnd_note"] == est.rnd_note and d["rnd_note"]
+    assert d["usd_own_breakdown"] == est.usd_own_breakdown and set(d["usd_own_breakdown"]) == {
+        "capex", "energy", "hosting"}
+    assert list(d["final_run"])[:2] == ["flops_dense", "flops_attention"]  # two terms: both shown
+    assert d["attention_share"] == est.compute.attention_share
+    dev = est.with_rnd()["usd_rent"]
+    assert str(dev.provenance) == (f"modelled:final run × R&D multiplier 3.33 "
+                                   f"({est.rnd_multiplier.provenance})")
+    assert dev.unit == "USD"
+
+
+def test_every_figure_carries_its_unit_and_source():
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, gpus=8, mfu=0.5, usd_per_kwh=0.10,
+                     pue=1.25, grid=0.5, rnd_multiplier=2)
+    d = est.to_dict()
+    p = training_catalog().param
+    cat = {k: str(p[k].provenance) for k in ("power_fraction_of_tdp", "life_years", "server_share", "network_share")}
+    assert {k: (f["unit"], f["provenance"]) for k, f in d["assumptions"].items()} == {
+        "params_total": ("params", "input:given"),
+        "params_active": ("params", "input:= total (dense)"),
+        "tokens": ("tokens", "input:given"),
+        "mfu": ("fraction", "input:given"),
+        "peak_flops_per_gpu": ("FLOP/s", "catalog:test@2026-01-01"),
+        "usd_per_gpu_hour_rent": ("USD/GPU-h", "catalog:test@2026-01-01"),
+        "usd_per_gpu_hour_own": ("USD/GPU-h", "modelled:$10,000/GPU × (1 + server + network share) / life "
+                                              "+ energy × $/kWh"),
+        "usd_per_kwh": ("USD/kWh", "input:0.1"),
+        "pue": ("ratio", "input:1.25"),
+        "power_fraction_of_tdp": ("fraction", cat["power_fraction_of_tdp"]),
+        "life_years": ("years", cat["life_years"]),
+        "server_share": ("fraction", cat["server_share"]),
+        "network_share": ("fraction", cat["network_share"]),
+        "t_co2e_per_mwh": ("tCO2e/MWh", "input:0.5"),
+        "rnd_multiplier": ("x", "input:2"),
+    }
+    assert {k: (f["unit"], f["provenance"]) for k, f in d["final_run"].items()} == {
+        "flops": ("FLOP", "modelled:6·N·D"),
+        "gpu_hours": ("GPU-h", "modelled:FLOPs / (peak · MFU) / 3600"),
+        "wall_clock_days": ("days", "modelled:GPU-hours / 8 GPUs / 24"),
+        "usd_rent": ("USD", "modelled:GPU-hours × rent"),
+        "usd_own": ("USD", "modelled:GPU-hours × own $/GPU-h"),
+        "energy_mwh": ("MWh", "modelled:GPU-hours × 500 W × power fraction × PUE"),
+        "co2_t": ("tCO2e", "modelled:energy × grid intensity"),
+    }
+    mfu = train_cost(params_total=1e9, tokens=1e12, gpu="h100-sxm").mfu
+    assert mfu.unit == "fraction" and mfu.provenance.kind == "catalog" and "Llama 3" in str(mfu.provenance)
+    given = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, usd_per_gpu_hour=3.0)
+    assert given.usd_rent.value == pytest.approx(given.gpu_hours.value * 3.0)
+
+
+def test_ownership_terms_follow_the_catalog(monkeypatch):
+    from truecost.train import Param
+
+    base = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5).usd_own_breakdown["capex"]
+    p = training_catalog().param
+    monkeypatch.setitem(p, "life_years", Param(key="life_years", value=8.0, source="test", as_of=date(2026, 1, 1)))
+    assert train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5).usd_own_breakdown["capex"] == \
+        pytest.approx(base / 2)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"usd_per_kwh": 0}, "usd_per_kwh must be > 0, got 0"),
+    ({"grid": -1}, "grid intensity must be >= 0 tCO2e/MWh, got -1"),
+    ({"gpus": 0}, "GPU count must be at least 1, got 0"),
+])
+def test_bad_train_inputs_say_what_is_wrong(kwargs, message):
+    with pytest.raises(InputError) as e:
+        train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, **kwargs)
+    assert str(e.value) == message
+
+
+def test_edge_values_that_are_valid():
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, gpus=1, mfu=1.0, pue=1.0, grid=0)
+    assert est.gpu_hours.value == pytest.approx(6e21 / 1e15 / 3600)  # MFU 1: the whole peak
+    assert est.wall_clock_days.value == pytest.approx(est.gpu_hours.value / 24)  # one GPU
+    assert est.co2_t.value == 0.0  # a carbon-free grid
+    assert est.pue.value == 1.0
+    fp16 = train_cost(params_total=1e9, tokens=1e12, gpu="h100-sxm", precision="fp16")
+    assert fp16.mfu.value == train_cost(params_total=1e9, tokens=1e12, gpu="h100-sxm").mfu.value  # bf16's
+    with pytest.raises(UnknownNameError) as e:
+        train_cost(params_total=1e9, tokens=1e12, grid="nope")
+    assert str(e.value).startswith("unknown grid intensity 'nope'; ")
+    with pytest.raises(UnknownNameError) as e:
+        train_cost(params_total=1e9, tokens=1e12, grid="zzzzzzzz")  # nothing close: the list
+    assert str(e.value).startswith("unknown grid intensity 'zzzzzzzz'; known grid intensities: ")
+
+
+def test_training_flops_inputs_their_units_sources_and_bounds():
+    m = catalog.model("llama-3.1-8b")
+    f = training_flops("llama-3.1-8b", tokens=1e9, seq_len=1)  # one token attends to itself: valid
+    src = f"catalog:{m.source}@{m.retrieved}"
+    assert (f.model, f.params_total.unit, str(f.params_total.provenance)) == ("llama-3.1-8b", "params", src)
+    assert (f.params_active.unit, str(f.params_active.provenance)) == ("params", src)
+    assert (f.attention.unit, str(f.attention.provenance)) == ("FLOP", "modelled:3·L·(2·S·d_qk + 2·S·d_v)·D, S=1")
+    custom = training_flops(params_total=0.5, params_active=0.25, tokens=2)  # any positive count
+    assert custom.model == "custom" and custom.dense.value == 6 * 0.25 * 2
+    assert str(custom.params_active.provenance) == "input:given"
+    est = train_cost(params_total=1e9, tokens=1e12, rnd_multiplier=3.0)
+    assert est.rnd_note == "given"
+    mfu = train_cost(params_total=1e9, tokens=1e12).mfu.provenance
+    assert str(mfu).startswith("catalog:") and str(mfu).endswith("@2024-07-23")
+    for kwargs, message in [
+        ({"params_total": 0, "tokens": 1}, "parameter count must be positive, got 0"),
+        ({"params_total": 1e9, "params_active": 0, "tokens": 1}, "active parameters must be in (0, 1e+09], got 0"),
+        ({"params_total": 1e9, "tokens": 0}, "training tokens must be positive, got 0"),
+        ({"tokens": 1}, "give a model (--model) or its parameter count (--params-total)"),
+        ({"model": "llama-3.1-8b", "params_total": 1e9, "tokens": 1}, "give a model or parameter counts, not both"),
+        ({"model": "llama-3.1-8b", "tokens": 1, "seq_len": 0}, "sequence length must be at least 1, got 0"),
+        ({"params_total": 1e9, "tokens": 1, "seq_len": 8}, "the attention term needs a model architecture "
+                                                            "(--model), not just a parameter count"),
+    ]:
+        with pytest.raises(InputError) as e:
+            training_flops(**kwargs)
+        assert str(e.value) == message

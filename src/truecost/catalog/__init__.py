@@ -163,7 +163,7 @@ def model(name: str | ModelArch) -> ModelArch:
     a Hugging Face ``config.json`` or a folder holding one), or from the Hub
     (``hf:ORG/NAME[@REVISION]``).
 
-    >>> model("hf:Qwen/Qwen3-32B").params_total  # doctest: +SKIP (needs the network)
+    >>> model("hf:Qwen/Qwen3-32B").params_total  # needs the network  # doctest: +SKIP
     32762123264
     """
     if isinstance(name, ModelArch):

@@ -4,6 +4,8 @@ Defaults live on the API functions; an option left out is not passed on."""
 
 from __future__ import annotations
 
+import inspect
+
 import json
 import math
 from dataclasses import fields, is_dataclass
@@ -27,7 +29,9 @@ train_app = typer.Typer(
     help="What a training run costs (FLOPs, GPU-hours, days, $, energy, CO2), R&D included.",
     invoke_without_command=True, no_args_is_help=True)
 
-_DEFAULTS = api.train_cost.__kwdefaults__  # the API owns the defaults; help only quotes them
+# the API owns the defaults; help only quotes them (read from the signature, which survives
+# wrappers such as mutmut's trampolines, where __kwdefaults__ does not)
+_DEFAULTS = {k: p.default for k, p in inspect.signature(api.train_cost).parameters.items()}
 
 
 def _opt(help: str, *decls: str) -> Any:

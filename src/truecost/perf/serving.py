@@ -212,13 +212,13 @@ class Estimate:
 
 def _prefill_share(step: StepTime) -> float:
     """Share of a step's time due to prompt tokens: their share of the token-parallel ops
-    (linear layers, experts) plus prefill attention. Used to split $ between input and output."""
+    (linear layers, experts, collectives) plus prefill attention. Used to split $ between input and output."""
     tokens = step.decode_seqs + step.prefill_tokens
     if tokens == 0:
         return 0.0
     frac = step.prefill_tokens / tokens
     by_op = step.breakdown()
-    prefill = frac * (by_op.get("linear", 0) + by_op.get("experts", 0) + by_op.get("tp_allreduce", 0))
+    prefill = frac * (by_op.get("linear", 0) + by_op.get("experts", 0) + by_op.get("collectives", 0))
     prefill += by_op.get("attention_prefill", 0)
     return prefill / step.total_s
 

@@ -4,7 +4,8 @@ Reads CSVs with the columns of the shipped ``catalog/data/validation/serving_pub
 model, gpu, gpus, tp, precision, isl, osl, load, metric, value, unit, engine, source) and returns
 the model's prediction and its error for each row. The load column is parsed, not looked up:
 
-- "offline (...)": the steady state at the most sequences that fit (max throughput);
+- "offline (...)": the steady state at the most sequences that fit (max throughput); its
+  latency means are the steady state's (its percentiles are not modelled: no prediction);
 - "Poisson R req/s ... (N requests)": a simulation of N Poisson arrivals at R req/s;
 - "all at once (N requests)": a simulation of N requests sent at t = 0;
 - "concurrency C ... (N requests)": a simulation of a closed loop of C clients (N requests,
@@ -111,7 +112,7 @@ def _operating_point(load: str) -> dict[str, object]:
 
 def predict(row: dict[str, str], engine: str = "tuned") -> tuple[Estimate, float | None]:
     """The model's figure for one CSV row (and the Estimate it came from)."""
-    _, where, factor = _METRICS[row["metric"]]
+    group, where, factor = _METRICS[row["metric"]]
     tp = int(row.get("tp") or row["gpus"])
     kw = _operating_point(row["load"])
     burst = kw.pop("burst", None)
@@ -121,10 +122,13 @@ def predict(row: dict[str, str], engine: str = "tuned") -> tuple[Estimate, float
                    isl=int(row["isl"]), osl=int(row["osl"]), engine=engine, **kw)  # type: ignore[arg-type]
     if est.simulation is not None and where in ("output_tokens_per_s", "requests_per_s"):
         value = getattr(est.simulation, where)  # under load, the throughput of the simulated run
-    elif where.startswith("sim:"):
+    elif where.startswith("sim:") and est.simulation is not None:
         metric, stat = where[4:].split(".")
-        sim = est.simulation
-        value = None if sim is None else getattr(getattr(sim, metric), stat)
+        value = getattr(getattr(est.simulation, metric), stat)
+    elif where.endswith(".mean"):  # an offline row: the steady state's mean at the most that fit
+        value = getattr(est, _STEADY[group])  # type: ignore[arg-type]
+    elif where.startswith("sim:"):  # a percentile of an offline row: not modelled
+        value = None
     else:
         value = getattr(est, where)
     return est, None if value is None else value * factor

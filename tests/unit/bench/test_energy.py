@@ -91,3 +91,24 @@ def test_gpus_without_an_energy_counter_are_unavailable(monkeypatch):
     with pytest.raises(en.EnergyUnavailable) as e:
         en.nvml_counter()
     assert str(e.value) == "NVML: Not Supported"
+
+
+@pytest.mark.gpu
+def test_real_nvml_counters_advance_at_a_plausible_power():
+    """On a machine with an NVIDIA GPU (and nvidia-ml-py): the real cumulative counters never go
+    back, and an idle second reads a power no GPU is outside of (an idle data-centre GPU draws
+    tens of watts; none draws 1.5 kW). Skips without NVML."""
+    try:
+        read, names = en.nvml_counter()
+    except en.EnergyUnavailable as e:
+        pytest.skip(f"no NVML GPU here: {e}")
+    samples = en.Sampler(read, interval_s=0.05).start()
+    time.sleep(1.0)
+    samples = samples.stop()
+    assert len(samples) >= 10
+    for (_, a), (_, b) in zip(samples, samples[1:]):
+        assert all(y >= x for x, y in zip(a, b))
+    watts = en.idle_power_w(samples)
+    assert 5 < watts / len(names) < 1500
+    j = en.energy_j(samples, samples[0][0], samples[-1][0])
+    assert j == pytest.approx(watts * (samples[-1][0] - samples[0][0]), rel=1e-9)

@@ -1,6 +1,7 @@
 """Metric definitions (DESIGN.md) on synthetic timelines with closed-form answers."""
 
 import random
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -171,3 +172,61 @@ def test_an_slo_without_percentile_holds_for_every_request():
     s = m.summarize([*fast, slow], slos=[slo])
     assert s.slo_met is False and s.good_fraction == pytest.approx(19 / 20)
     assert m.summarize([*fast, slow], slos=m.parse_slos("ttft_p90=1s")).slo_met is True
+
+
+# ---- edges and boundaries (each can flip a result) ---------------------------------------------
+def test_two_tokens_define_itl_and_tpot_one_gap():
+    r = rec(100.0, chunks=[100.1, 100.3], end=100.4, tokens=2)
+    assert m.itl(r) == pytest.approx(0.2, rel=1e-12)
+    assert m.tpot(r) == pytest.approx(0.4 - 0.1, rel=1e-12)
+    assert m.itl(replace(r, last_token=None)) is None  # no last token: no ITL
+    assert m.ttft_from_intended(replace(R, error_kind="disconnect", error="x")) is None
+
+
+def test_slo_text_and_boundaries():
+    assert str(m.Slo("ttft", 1.0, 95.0)) == "ttft_p95=1s"  # 1,000 ms reads as 1 s
+    assert str(m.Slo("e2e", 0.9995, None)) == "e2e=999.5ms"
+    assert str(m.Slo("e2e", 2.5, None)) == "e2e=2.5s"
+    exactly = rec(100.0, chunks=[100.25], tokens=1)  # TTFT exactly 0.25 s
+    assert m.Slo("ttft", 0.25).met_by(exactly)  # ≤, not <
+    assert m.Slo("tpot", 0.001).met_by(exactly)  # one token: TPOT undefined, objective met
+    assert not m.Slo("e2e", 0.001).met_by(exactly)
+    s = m.summarize([exactly], slos=[m.Slo("ttft", 0.25, 50.0)])
+    assert s.slo_met is True and s.slos == (m.Slo("ttft", 0.25, 50.0),)
+    slos = (m.Slo("itl", 0.05, 95.0),)
+    assert m.parse_slos(slos) == slos
+    assert m.parse_slos("ttft_p100=1s,ttft_p0.5=2s") == (m.Slo("ttft", 1.0, 100.0), m.Slo("ttft", 2.0, 0.5))
+    with pytest.raises(InputError):
+        m.parse_slos("ttft_p100.5=1s")
+
+
+def test_window_edges_and_undefined_aggregates():
+    rs = [rec(100.0 + i, chunks=[100.0 + i + 0.1, 100.0 + i + 0.2], tokens=2, index=i,
+              intended=100.0 + i - 0.001) for i in range(3)]
+    assert m.measured(rs) == sorted(rs, key=lambda r: r.actual_send)  # no drain by default
+    s = m.summarize(rs, warmup=5, drain=2)  # more warm-up than requests
+    assert (s.requests, s.excluded_warmup, s.excluded_drain) == (0, 3, 0)
+    s = m.summarize(rs)
+    assert s.slo_met is None and s.goodput is None and s.good_fraction is None  # no SLO stated
+    assert s.icl.n == 3 and s.send_lag.n == 3 and s.send_lag.p50 == pytest.approx(0.001)
+    assert s.tokens.cached_mean is None  # no server reported cached tokens
+    empty = m.summarize([], slos=m.parse_slos("ttft=1s"))
+    assert (empty.good_fraction, empty.goodput, empty.slo_met) == (None, None, False)
+    errors = [rec(100.0, kind="http_500")]
+    assert m.summarize(errors, slos=m.parse_slos("ttft_p50=1s")).slo_met is False  # no TTFT at all
+
+
+def test_input_tokens_fall_back_and_count_in_total_throughput():
+    with_prompt = rec(100.0, chunks=[100.5], end=101.0, tokens=1, prompt=30, index=0)
+    without = rec(100.0, chunks=[100.5], end=101.0, tokens=1, index=1)  # no usage, no client count
+    s = m.summarize([with_prompt, without])
+    assert s.total_token_throughput == pytest.approx((30 + 1 + 0 + 1) / 1.0, rel=1e-12)
+    cached = rec(100.0, chunks=[100.5], tokens=1, prompt=30)
+    cached = replace(cached, cached_tokens=12)
+    assert m.summarize([cached]).tokens.cached_mean == 12
+
+
+def test_percentile_of_nothing_is_an_error_and_slo_text_just_above_a_second():
+    with pytest.raises(ValueError, match="^percentile of no values$"):
+        m.percentile([], 50)
+    assert str(m.Slo("e2e", 1.0005)) == "e2e=1.0005s"

@@ -116,3 +116,18 @@ def test_elementwise_keeps_plain_numbers_plain():
     assert elementwise.where(False, 1, 2) == 2
     np.testing.assert_array_equal(elementwise.maximum(np.array([1.0, 3.0]), 2.0), [2.0, 3.0])
     np.testing.assert_array_equal(elementwise.where(np.array([True, False]), 1.0, 2.0), [1.0, 2.0])
+
+
+def test_elementwise_on_plain_numbers_is_python_max_min_floor_and_if():
+    """The scalar path answers what max, min, math.floor and ``a if c else b`` answer, with their
+    types: max and min keep the first of two equal values."""
+    assert not elementwise.is_array(1.0, 2) and elementwise.is_array(1.0, np.array([2.0]))
+    for a, b in ((2.0, 2), (2, 2.0), (1, 3.0), (3.0, 1)):
+        assert type(elementwise.maximum(a, b)) is type(max(a, b)) and elementwise.maximum(a, b) == max(a, b)
+        assert type(elementwise.minimum(a, b)) is type(min(a, b)) and elementwise.minimum(a, b) == min(a, b)
+    assert type(elementwise.floor(2.5)) is int and elementwise.floor(2.5) == 2
+    assert type(elementwise.where(False, 1, 2)) is int and type(elementwise.where(True, 1, 2.0)) is int
+    # an array on either side makes the answer an array, whichever side it is on
+    for got in (elementwise.where(False, np.array([1.0, 3.0]), 2.0), elementwise.where(True, 2.0, np.array([1.0, 3.0]))):
+        assert got.shape == (2,) and got.tolist() == [2.0, 2.0]
+    np.testing.assert_array_equal(elementwise.floor(np.array([2.5, -0.5])), [2.0, -1.0])

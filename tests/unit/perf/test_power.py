@@ -71,3 +71,79 @@ def test_against_published_energy_measurements():
           f"energy/token: median |error| {energy['median_abs_error']:.1%}, worst {energy['max_ratio']:.2f}x")
     assert power["median_abs_error"] <= 0.30 and power["max_ratio"] <= 1.5
     assert energy["median_abs_error"] <= 0.45 and energy["max_ratio"] <= 2.0
+
+
+def test_an_empty_step_draws_the_idle_floor_on_every_gpu():
+    """A step of zero seconds runs nothing: each GPU draws TDP x idle fraction = 700 x 0.1 = 70 W."""
+    dep = make_deployment("llama-3.1-70b", "h100-sxm", "fp8", 2, _dep().engine)
+    step = StepTime(ops={}, comm_s=0.0, overhead_s=0.0, decode_seqs=0, prefill_tokens=0)
+    draw = step_power(dep, step)
+    assert (draw.watts_per_gpu, draw.idle_watts_per_gpu, draw.gpus) == (70.0, 70.0, 2)
+    assert (draw.compute_busy, draw.memory_busy) == (0.0, 0.0)
+    assert (draw.watts, draw.idle_watts) == (140.0, 140.0)  # the replica: 2 x 70 W
+
+
+def test_busy_shares_of_a_hand_built_step():
+    """The hand step above: 16.75 GB in 10 ms of a 3.35 TB/s HBM = 0.5; 1.5 ms of peak in 10 ms = 0.15."""
+    op = OpCost(flops=0.0, bytes=16.75e9, compute_s=0.0, memory_s=0.008, peak_s=0.0015)
+    step = StepTime(ops={"linear": op}, comm_s=0.0, overhead_s=0.002, decode_seqs=64, prefill_tokens=0)
+    draw = step_power(_dep(), step)
+    assert draw.memory_busy == pytest.approx(0.5)
+    assert draw.compute_busy == pytest.approx(0.15)
+
+
+def test_busy_fraction_outside_0_1_is_clamped():
+    """A GPU cannot be busier than always or less than never: 402.5 W busy, 70 W idle."""
+    op = OpCost(flops=0.0, bytes=16.75e9, compute_s=0.0, memory_s=0.008, peak_s=0.0015)
+    draw = step_power(_dep(), StepTime(ops={"linear": op}, comm_s=0.0, overhead_s=0.002, decode_seqs=64,
+                                       prefill_tokens=0))
+    assert mean_power_w_per_gpu(draw, 1.5) == pytest.approx(402.5)
+    assert mean_power_w_per_gpu(draw, -0.5) == pytest.approx(70.0)
+
+
+_HEADER = "id,model,gpu,gpus,tp,precision,engine,max_num_seqs,batch,isl,osl,metric,value,unit\n"
+
+
+def _rows(tmp_path, *lines):
+    p = tmp_path / "energy.csv"
+    p.write_text(_HEADER + "".join(line + "\n" for line in lines))
+    return validate_energy(p)
+
+
+def test_validation_rows_carry_their_setup(tmp_path):
+    (r,) = _rows(tmp_path, "X1,llama-3.1-8b,h100-sxm,1,1,bf16,tuned,,1,100,100,gpu_power_w,300,W")
+    assert r.id == "X1" and r.metric == "gpu_power_w" and r.unit == "W" and r.published == 300.0
+    assert r.description == "llama-3.1-8b 1xh100-sxm bf16 tuned batch 1 100/100"
+    # one 8B sequence on an H100 streams its 16 GB of weights every step: memory-bound
+    assert r.binding == "memory"
+
+
+def test_validation_rows_use_the_rows_precision_tp_isl_and_batch_cap(tmp_path):
+    """Each column of a row changes the setup it predicts, checked by what must follow from it."""
+    # 70B needs ~141 GB at bf16: it fits 1 H100 only at fp8, 2 at bf16 (so precision and tp are used)
+    fp8, tp2 = _rows(tmp_path, "A,llama-3.1-70b,h100-sxm,1,1,fp8,tuned,,8,100,100,gpu_power_w,1,W",
+                     "B,llama-3.1-70b,h100-sxm,2,2,bf16,tuned,,8,100,100,gpu_power_w,1,W")
+    assert fp8.predicted > 0 and tp2.predicted > 0
+    # energy per output token includes the prompt's prefill: a 4,000-token prompt costs more per
+    # output token than a 100-token one
+    short, long = _rows(tmp_path, "S,llama-3.1-8b,h100-sxm,1,1,bf16,tuned,,8,100,100,energy_per_output_token_j,1,J",
+                        "L,llama-3.1-8b,h100-sxm,1,1,bf16,tuned,,8,4000,100,energy_per_output_token_j,1,J")
+    assert long.predicted > short.predicted
+    # max_num_seqs 1 caps 64 requested sequences at 1: the same power as batch 1
+    capped, one, free = _rows(tmp_path, "C,llama-3.1-8b,h100-sxm,1,1,bf16,tuned,1,64,100,100,gpu_power_w,1,W",
+                              "O,llama-3.1-8b,h100-sxm,1,1,bf16,tuned,,1,100,100,gpu_power_w,1,W",
+                              "F,llama-3.1-8b,h100-sxm,1,1,bf16,tuned,,64,100,100,gpu_power_w,1,W")
+    assert capped.predicted == pytest.approx(one.predicted)
+    assert free.predicted > one.predicted * 1.05
+
+
+def test_validation_errors_are_one_line(tmp_path):
+    from truecost.errors import InputError
+
+    with pytest.raises(InputError) as e:
+        _rows(tmp_path, "X2,llama-3.1-8b,h100-sxm,1,1,bf16,tuned,,1,100,100,tokens_per_s,1,W")
+    assert str(e.value) == ("row X2: unknown metric 'tokens_per_s'; known: gpu_power_w, "
+                            "energy_per_output_token_j")
+    with pytest.raises(InputError) as e:
+        _rows(tmp_path, "X3,llama-3.1-8b,tpu-v5e,1,1,fp8,tuned,,1,100,100,gpu_power_w,1,W")
+    assert str(e.value) == "row X3: tpu-v5e has no published TDP to model power from"

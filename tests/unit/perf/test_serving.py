@@ -1,49 +1,185 @@
+"""Continuous batching in steady state (perf.serving) against hand arithmetic.
+
+Every expected value is worked out below from the round numbers of ``tests/hand.py`` (2-layer
+model, GPUs where one resource alone costs time, every engine term set by the test). The
+formulas checked are the module's contract: at C live sequences a step decodes C tokens at mean
+context ISL + OSL/2 and prefills C·ISL/OSL prompt tokens; TTFT = request overhead + half a step
++ the chunked prefill; E2E = TTFT + (OSL − 1) steps; an offered rate is met at C = λ·E2E(C)."""
+
+import math
+
 import pytest
 
+from tests import hand as h
 from truecost.errors import InputError
 from truecost.perf.roofline import step_time
-from truecost.perf.serving import estimate, make_deployment
+from truecost.perf.serving import estimate, operating_point
+
+REL = 1e-9  # float rounding only: every expected value is exact arithmetic
+
+# ---- overhead-only GPU: a step costs exactly step_overhead_s = 1 ms ---------------------------
+T = 0.001  # step_overhead_s
+R = 0.01  # request_overhead_s
 
 
-def test_below_capacity_a_rate_is_served_and_littles_law_holds():
-    e = estimate("llama-3.1-8b", "h100-sxm", isl=467, osl=256, rate=2.0)
-    assert e.requests_per_s == 2.0
-    assert e.output_tokens_per_s == 2.0 * 256
-    assert e.concurrency == pytest.approx(2.0 * e.e2e_s, rel=1e-3)
+def test_fast_gpu_step_is_the_fixed_overhead():
+    s = step_time(h.deployment(h.FAST), decode_seqs=64, decode_context=1000, prefill_tokens=500,
+                  prefill_attended=125_250, prefill_seqs=1)
+    assert s.total_s == pytest.approx(T, rel=1e-12)
 
 
-def test_saturated_rate_reports_capacity_and_no_latency():
-    e = estimate("llama-3.1-8b", "h100-sxm", isl=467, osl=256, rate=1000.0)
-    cap = estimate("llama-3.1-8b", "h100-sxm", isl=467, osl=256)
+def test_ttft_is_overhead_plus_half_a_step_plus_the_prefill_steps():
+    # C = 4, ISL 1000, OSL 200, token budget 8192: the prompt fits one chunk beside 3 decoders.
+    op = operating_point(h.deployment(h.FAST, max_num_tokens=8192), 4, 1000, 200)
+    assert op.tpot_s == pytest.approx(T, rel=REL)
+    assert op.ttft_s == pytest.approx(R + 0.5 * T + 1 * T, rel=REL)  # 11.5 ms
+    # E2E: the first token comes with TTFT, the other OSL − 1 = 199 one step each.
+    assert op.e2e_s == pytest.approx(R + 0.5 * T + T + 199 * T, rel=REL)  # 210.5 ms
+    assert op.output_tokens_per_s == pytest.approx(4 / T, rel=REL)  # 4,000 tokens/s
+    assert op.requests_per_s == pytest.approx(4 / (200 * T), rel=REL)  # 20 requests/s
+
+
+def test_prefill_is_chunked_by_the_token_budget_left_beside_the_decoders():
+    # budget 512 tokens per step, 100 live sequences: 99 decode, 413 left for the prompt;
+    # ceil(1000 / 413) = 3 chunks, 3 steps.
+    op = operating_point(h.deployment(h.FAST, max_num_tokens=512), 100, 1000, 200)
+    assert math.ceil(1000 / (512 - 99)) == 3
+    assert op.ttft_s == pytest.approx(R + 0.5 * T + 3 * T, rel=REL)
+    # a budget smaller than the decoders still leaves one token per step: 1000 steps
+    op = operating_point(h.deployment(h.FAST, max_num_tokens=512), 600, 1000, 200)
+    assert op.ttft_s == pytest.approx(R + 0.5 * T + 1000 * T, rel=REL)
+
+
+def test_an_offered_rate_is_met_where_littles_law_holds():
+    # With a constant 1 ms step, E2E does not depend on C: 10 + 0.5 + 1 + 199 = 210.5 ms.
+    # λ = 100 requests/s ⇒ C = λ·E2E = 21.05 live sequences; served: 100 req/s, 20,000 tokens/s.
+    e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=100.0, engine=h.engine(max_num_tokens=8192))
+    assert e.concurrency == pytest.approx(100 * 0.2105, rel=1e-6)  # bisection to 2^-60 of C_max
+    assert e.e2e_s == pytest.approx(0.2105, rel=1e-6)
+    assert e.ttft_s == pytest.approx(0.0115, rel=1e-6)
+    assert e.requests_per_s == 100.0 and e.output_tokens_per_s == 100.0 * 200
+
+
+def test_a_rate_above_capacity_saturates_at_max_concurrency():
+    # max_batch_size 64 binds (the KV pool holds far more): capacity = 64 / (200 · 1 ms) = 320 req/s.
+    eng = h.engine(max_batch_size=64, max_num_tokens=8192)
+    e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=400.0, engine=eng)
     assert e.ttft_s is None and e.e2e_s is None
-    assert e.requests_per_s == pytest.approx(cap.requests_per_s)
-    assert e.notes[0].startswith("saturated: offered 1000 req/s exceeds capacity")
+    assert e.concurrency == 64
+    assert e.requests_per_s == pytest.approx(320.0, rel=REL)
+    assert e.output_tokens_per_s == pytest.approx(64 / T, rel=REL)
+    assert e.notes[0] == ("saturated: offered 400 req/s exceeds capacity 320 req/s; the queue grows "
+                          "without bound, so steady-state TTFT/E2E are undefined")  # then the simulation's
+    # just below capacity the rate is served
+    below = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=300.0, engine=eng)
+    assert below.requests_per_s == 300.0 and below.concurrency == pytest.approx(300 * 0.2105, rel=1e-6)
 
 
-def test_throughput_grows_and_tpot_worsens_with_concurrency():
-    rows = [estimate("llama-3.1-8b", "h100-sxm", concurrency=c) for c in (1, 8, 64, 256)]
-    tps = [r.output_tokens_per_s for r in rows]
-    tpot = [r.tpot_s for r in rows]
-    assert tps == sorted(tps) and tpot == sorted(tpot)
-    assert rows[0].binding == "memory"
+# ---- memory-bound GPU: every op costs bytes / 1e12 s -----------------------------------------
+BW = 1e12  # 2 TB/s × η_m 0.5
 
 
-def test_batch_and_context_price_one_step():
-    e = estimate("llama-3.1-8b", "h100-sxm", precision="fp8", batch=64, context=4096)
-    dep = make_deployment("llama-3.1-8b", "h100-sxm", "fp8")
-    assert e.decode_step_s == pytest.approx(step_time(dep, 64, 4096).total_s)
-    assert e.prefill_s == pytest.approx(step_time(dep, 0, 0, 64 * 4096, 64 * 4096 * 4097 / 2, 64).total_s)
+def test_steady_step_reads_weights_and_the_kv_at_mean_context_isl_plus_half_osl():
+    # C = 16, ISL 1000, OSL 200: mean live context 1000 + 200/2 = 1,100 tokens; 16/200 = 0.08
+    # sequences finish per step, so 0.08 × 1000 = 80 prompt tokens are prefilled in it.
+    op = operating_point(h.deployment(h.MEMORY_BOUND), 16, 1000, 200)
+    ops = op.step.ops
+    assert ops["attention_decode"].bytes == pytest.approx(16 * 2048 * 1100, rel=REL)  # 36,044,800
+    assert ops["attention_prefill"].bytes == pytest.approx(80 * 2048, rel=REL)  # KV written once
+    assert ops["linear"].bytes == pytest.approx(h.DENSE_BYTES_BF16, rel=REL)  # 60,817,408
+    assert ops["lm_head"].bytes == pytest.approx(h.LM_HEAD_BYTES, rel=REL)  # 2,097,152
+    step = T + (60_817_408 + 2_097_152 + 36_044_800 + 163_840) / BW  # 1.0991232 ms
+    assert op.tpot_s == pytest.approx(step, rel=REL)
+    assert step == pytest.approx(1.0991232e-3, rel=1e-12)
+    assert op.output_tokens_per_s == pytest.approx(16 / step, rel=REL)
+    assert op.requests_per_s == pytest.approx(16 / (200 * step), rel=REL)
+
+
+def test_ttft_and_e2e_memory_bound_by_hand():
+    # Same point. Prefill: budget 512 − 15 decoders = 497 tokens ⇒ ceil(1000/497) = 3 chunks of
+    # 333.3 tokens; each chunk step streams the weights, the LM head, the 15 others' KV at 1,100
+    # tokens, and writes 333.3 tokens of KV.
+    op = operating_point(h.deployment(h.MEMORY_BOUND), 16, 1000, 200)
+    step = T + (60_817_408 + 2_097_152 + 16 * 2048 * 1100 + 80 * 2048) / BW
+    chunk_step = T + (60_817_408 + 2_097_152 + 15 * 2048 * 1100 + 1000 / 3 * 2048) / BW
+    assert op.ttft_s == pytest.approx(R + 0.5 * step + 3 * chunk_step, rel=REL)
+    assert op.e2e_s == pytest.approx(R + 0.5 * step + 3 * chunk_step + 199 * step, rel=REL)
+
+
+def test_estimate_prefill_alone_and_the_prefill_time_share():
+    e = estimate(h.MODEL, h.MEMORY_BOUND, isl=1000, osl=200, concurrency=16, engine=h.engine())
+    # prefill of one 1000-token prompt alone: weights + LM head + 1000 tokens of KV written
+    assert e.prefill_s == pytest.approx(T + (60_817_408 + 2_097_152 + 1000 * 2048) / BW, rel=REL)
+    # The step's 96 tokens (16 decode + 80 prompt) share the linear layers, whose time here is
+    # their weight bytes; prompt tokens own 80/96 of it plus all of the prefill attention.
+    step = T + (60_817_408 + 2_097_152 + 16 * 2048 * 1100 + 80 * 2048) / BW
+    share = (80 / 96 * 60_817_408 / BW + 80 * 2048 / BW) / step
+    assert e.prefill_time_share == pytest.approx(share, rel=REL)  # 0.0463
+    assert e.decode_step_s == pytest.approx(step, rel=REL)
+    assert e.binding == "overhead"  # 1 ms fixed vs 0.099 ms of memory traffic
+
+
+def test_bounds_are_overlap_and_no_overlap_of_compute_and_memory():
+    # A balanced GPU: 5e14 FLOP/s matmul, 1e12 bytes/s. One decode step of 4,096 sequences at
+    # context 1: linear 2·4096·30,408,704 FLOPs (0.498 ms) vs 60,817,408 bytes (0.061 ms) is
+    # compute-bound; decode attention 4096 × 2,048 KV bytes (8.4 µs) vs 33.6 MFLOPs is memory-bound.
+    dep = h.deployment(h.gpu(bf16_tflops=1000.0, memory_tb_s=2.0))
+    s = step_time(dep, 4096, 1)
+    compute = sum(op.compute_s for op in s.ops.values())
+    memory = sum(op.memory_s for op in s.ops.values())
+    assert s.ops["linear"].compute_s == pytest.approx(2 * 4096 * 30_408_704 / 5e14, rel=REL)
+    assert s.ops["attention_decode"].memory_s == pytest.approx(4096 * 2048 / 1e12, rel=REL)
+    assert s.ops["attention_decode"].compute_s == pytest.approx(4096 * 2 * 1 * 4096 / 2.5e14, rel=REL)
+    assert s.ops["linear"].memory_s == pytest.approx(60_817_408 / 1e12, rel=REL)
+    assert s.lower_s == pytest.approx(max(compute, memory) + T, rel=REL)
+    assert s.upper_s == pytest.approx(compute + memory + T, rel=REL)
+    assert s.lower_s < s.total_s < s.upper_s
+    e = estimate(h.MODEL, dep.gpu, isl=100, osl=100, concurrency=8, engine=dep.engine)
+    assert e.output_tokens_per_s_lower == pytest.approx(8 / e.decode_step_s_upper, rel=REL)
+    assert e.output_tokens_per_s_upper == pytest.approx(8 / e.decode_step_s_lower, rel=REL)
+
+
+# ---- memory plan → max throughput ------------------------------------------------------------
+GIB = 2**30
+
+
+def test_max_throughput_runs_as_many_sequences_as_the_kv_pool_admits():
+    # pool = 0.5 × (64 GiB − 65,021,952 bytes of weights − 4 GiB reserve) = 32,179,743,744 bytes
+    # max_length admission: one sequence holds (1000 + 200) × 2,048 = 2,457,600 bytes ⇒ 13,093
+    pool = 0.5 * (64 * GIB - 65_021_952 - 4 * GIB)
+    assert pool == 32_179_743_744
+    e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, engine=h.engine(max_batch_size=100_000))
+    assert e.kv_pool_bytes_per_gpu == pool
+    assert e.max_concurrency == 32_179_743_744 // 2_457_600 == 13_093
+    assert e.binding == "kv_capacity" and e.mode == "max_throughput"
+    assert e.output_tokens_per_s == pytest.approx(13_093 / T, rel=REL)
+    # "average" admission packs by the mean live context 1000 + 100: 2,252,800 bytes ⇒ 14,284
+    avg = estimate(h.MODEL, h.FAST, isl=1000, osl=200, engine=h.engine(kv_admission="average",
+                                                                             max_batch_size=100_000))
+    assert avg.max_concurrency == 32_179_743_744 // 2_252_800 == 14_284
+
+
+def test_concurrency_above_what_fits_is_capped_with_a_note():
+    e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, concurrency=100, engine=h.engine(max_batch_size=50))
+    assert e.concurrency == 50
+    assert e.notes[0] == ("concurrency 100 exceeds the 50 sequences that fit (max_batch_size); "
+                          "in the steady state the rest wait, in the simulation they queue")
+    assert e.output_tokens_per_s == pytest.approx(50 / T, rel=REL)
+
+
+def test_batch_and_context_price_one_step_and_one_prefill():
+    # batch 4 of context 2048 on the memory-bound GPU: decode reads 4 × 2048 tokens of KV;
+    # prefill of 4 prompts of 2048 writes 4 × 2048 tokens of KV.
+    e = estimate(h.MODEL, h.MEMORY_BOUND, batch=4, context=2048, engine=h.engine())
     assert e.mode == "batch"
-
-
-def test_fp8_beats_bf16_and_tp_scales_throughput():
-    bf16 = estimate("llama-3.1-8b", "h100-sxm", precision="bf16")
-    fp8 = estimate("llama-3.1-8b", "h100-sxm", precision="fp8")
-    assert fp8.max_concurrency > bf16.max_concurrency  # fp8 KV holds twice the tokens
-    assert fp8.output_tokens_per_s > bf16.output_tokens_per_s
-    tp2 = estimate("llama-3.1-70b", "h100-sxm", precision="fp8", tp=2)
-    tp4 = estimate("llama-3.1-70b", "h100-sxm", precision="fp8", tp=4)
-    assert tp4.output_tokens_per_s > tp2.output_tokens_per_s
+    assert e.decode_step_s == pytest.approx(T + (60_817_408 + 2_097_152 + 4 * 2048 * 2048) / BW, rel=REL)
+    assert e.prefill_s == pytest.approx(T + (60_817_408 + 2_097_152 + 4 * 2048 * 2048) / BW, rel=REL)
+    # on the compute-bound GPU the prefill pays the causal pairs: 4 × 2048·2049/2 per layer
+    c = estimate(h.MODEL, h.COMPUTE_BOUND, batch=4, context=2048, engine=h.engine())
+    linear = 2 * 8192 * 30_408_704 / 5e14
+    lm_head = 2 * 4 * 1024 * 1024 / 5e14  # logits for each prompt's last token only
+    attention = 4 * 2048 * 2049 / 2 * 2 * 4096 / 2.5e14
+    assert c.prefill_s == pytest.approx(T + linear + lm_head + attention, rel=REL)
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -58,3 +194,75 @@ def test_bad_input(kwargs, message):
     with pytest.raises(InputError) as e:
         estimate("llama-3.1-8b", "h100-sxm", **kwargs)
     assert str(e.value) == message
+
+
+def test_every_field_of_an_estimate_by_hand():
+    e = estimate(h.MODEL, h.MEMORY_BOUND, isl=1000, osl=200, concurrency=16, engine=h.engine())
+    step = T + (60_817_408 + 2_097_152 + 16 * 2048 * 1100 + 80 * 2048) / BW
+    assert (e.model, e.gpu, e.gpus, e.precision, e.engine, e.isl, e.osl, e.mode) == (
+        "hand-2l", "hand-memory", 1, "w:bf16 kv:bf16 mm:bf16", "hand-engine", 1000, 200, "concurrency")
+    assert (e.weights_bytes, e.weights_bytes_per_gpu, e.kv_bytes_per_token) == (65_021_952, 65_021_952, 2048)
+    assert e.kv_pool_bytes_per_gpu == 32_179_743_744 and e.max_concurrency == 4096  # max_batch_size binds
+    assert e.concurrency == 16 and e.notes == []
+    assert e.tpot_s == pytest.approx(step, rel=REL) and e.requests_per_s == pytest.approx(16 / (200 * step), rel=REL)
+    assert e.breakdown_s == pytest.approx({"linear": 60_817_408 / BW, "lm_head": 2_097_152 / BW,
+                                           "attention_decode": 16 * 2048 * 1100 / BW,
+                                           "attention_prefill": 80 * 2048 / BW,
+                                           "collectives": 0.0, "step_overhead": T}, rel=REL)
+    assert str(e.provenance) == ("modelled:roofline+continuous batching; engine 'hand-engine' (uncalibrated "
+                                 "engine defaults); gpu hand-made for tests@2026-01-01; model hand-made for "
+                                 "tests@2026-01-01")
+    d = e.to_dict()
+    assert d["provenance"] == str(e.provenance) and d["tpot_s"] == e.tpot_s
+    fitted = estimate(h.MODEL, h.MEMORY_BOUND, isl=1000, osl=200, concurrency=16,
+                      engine=h.engine(calibration="fitted from 3 runs on 2026-01-02"))
+    assert "engine 'hand-engine' (fitted from 3 runs on 2026-01-02)" in str(fitted.provenance)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"concurrency": 0}, "--concurrency must be at least 1, got 0"),
+    ({"rate": 0.0}, "--rate must be > 0 requests/s, got 0.0"),
+    ({"batch": 0, "context": 10}, "--batch and --context must be at least 1"),
+    ({"batch": 2, "context": 0}, "--batch and --context must be at least 1"),
+    ({"osl": 0}, "--osl must be at least 1 token, got 0"),
+])
+def test_bad_operating_points(kwargs, message):
+    with pytest.raises(InputError) as e:
+        estimate(h.MODEL, h.FAST, engine=h.engine(), **kwargs)
+    assert str(e.value) == message
+
+
+def test_one_token_prompts_and_replies_are_valid():
+    e = estimate(h.MODEL, h.FAST, isl=1, osl=1, concurrency=1, engine=h.engine())
+    assert e.e2e_s == pytest.approx(e.ttft_s, rel=REL)  # OSL − 1 = 0 further steps
+    assert e.ttft_s == pytest.approx(R + 0.5 * T + T, rel=REL)
+
+
+def test_light_and_exactly_full_loads():
+    eng = h.engine(max_batch_size=64, max_num_tokens=8192)
+    # 1 req/s: fewer than one sequence in flight on average, C = 1 × 0.2105 s
+    light = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=1.0, engine=eng)
+    assert light.concurrency == pytest.approx(0.2105, rel=1e-6)
+    # offered exactly what 64 sequences sustain: served, not saturated
+    full = operating_point(h.deployment(h.FAST, max_batch_size=64, max_num_tokens=8192), 64, 1000, 200)
+    rate = 64 / full.e2e_s
+    assert rate * full.e2e_s == 64  # exact in floating point for these numbers
+    e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, rate=rate, engine=eng)
+    assert e.notes == [] and e.ttft_s is not None and e.requests_per_s == rate
+
+
+def test_defaults_are_a_1000_token_prompt_and_reply_at_max_throughput():
+    e = estimate(h.MODEL, h.FAST, engine=h.engine())
+    assert (e.isl, e.osl, e.mode, e.engine) == (1000, 1000, "max_throughput", "hand-engine")
+    assert estimate("llama-3.1-8b", "h100-sxm").engine == "tuned"
+
+
+def test_prefill_share_counts_prompt_tokens_in_experts_and_all_reduces():
+    # MoE on TP 2: the prompt tokens' share of the token-parallel ops (linear, experts, TP
+    # all-reduce) plus all of the prefill attention, over the step
+    e = estimate(h.MOE_MODEL, h.MEMORY_BOUND, tp=2, isl=1000, osl=200, concurrency=16, engine=h.engine())
+    b = e.breakdown_s
+    assert {"linear", "experts", "collectives", "attention_prefill"} <= set(b)
+    frac = 80 / (16 + 80)  # 16 decode tokens, 16/200 × 1000 = 80 prompt tokens
+    share = (frac * (b["linear"] + b["experts"] + b["collectives"]) + b["attention_prefill"]) / e.decode_step_s
+    assert e.prefill_time_share == pytest.approx(share, rel=1e-12)

@@ -1,0 +1,62 @@
+"""Workload files: traffic, tokens, per-candidate overrides, and the errors a bad file gets."""
+
+import pytest
+
+from truecost.errors import CatalogError
+from truecost.workload import SelfHostedCandidate, Tokens, Workload, load_workload
+
+BASE = {"name": "w", "tasks_per_day": 172_800, "requests_per_task": 2.5, "peak_to_mean": 4.0,
+        "tokens": {"input": 1000, "output": 200, "reasoning": 50, "cached_input_fraction": 0.25},
+        "api": [{"offer": "openai/gpt-4o"}]}
+
+
+def test_traffic_by_hand():
+    w = Workload.model_validate(BASE)
+    assert w.requests_per_s_mean == pytest.approx(172_800 * 2.5 / 86_400)  # 5 requests/s
+    assert w.requests_per_s_peak == pytest.approx(5 * 4.0)
+
+
+def test_tokens_and_per_model_overrides():
+    t = Tokens(input=1000, output=200, reasoning=50, cached_input_fraction=0.25)
+    assert (t.cached_input, t.generated) == (250, 250)
+    c = SelfHostedCandidate(model="m", output_tokens=300)
+    assert c.tokens(t) == Tokens(input=1000, output=300, reasoning=50, cached_input_fraction=0.25)
+    c = SelfHostedCandidate(model="m", reasoning_tokens=0)
+    assert c.tokens(t).reasoning == 0 and c.tokens(t).output == 200  # 0 overrides, None does not
+    assert SelfHostedCandidate(model="m").tokens(t) == t
+    defaults = SelfHostedCandidate(model="m")
+    assert (defaults.gpus, defaults.precisions, defaults.max_tp, defaults.engine) == (
+        ["h100-sxm"], ["bf16", "fp8", "int4"], 8, "tuned")
+
+
+def test_defaults_of_a_workload():
+    w = Workload.model_validate({"name": "w", "tasks_per_day": 1, "tokens": {"input": 1, "output": 1}})
+    assert (w.requests_per_task, w.peak_to_mean, w.utilisation, w.min_accuracy) == (1, 3.0, 0.8, None)
+
+
+def test_load_workload_resolves_the_offers_file_beside_it(tmp_path):
+    (tmp_path / "sub").mkdir()
+    f = tmp_path / "sub" / "w.toml"
+    f.write_text('name = "w"\ntasks_per_day = 10\noffers_file = "offers.toml"\n'
+                 '[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "openai/gpt-4o"\n')
+    assert load_workload(f).offers_file == str(tmp_path / "sub" / "offers.toml")
+    absolute = tmp_path / "abs.toml"
+    f.write_text(f'name = "w"\ntasks_per_day = 10\noffers_file = "{absolute}"\n'
+                 '[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "openai/gpt-4o"\n')
+    assert load_workload(f).offers_file == str(absolute)
+
+
+@pytest.mark.parametrize("body, message", [
+    ('name = "w"\ntasks_per_day = 10\n[tokens]\ninput = 10\noutput = 5\n',
+     "{f}: no candidates; add [[api]], [[self_hosted]], [[swarm]] or [[offload]] tables"),
+    ('name = "w"\ntasks_per_day = 10\npeak_to_mean = 0.5\n[tokens]\ninput = 10\noutput = 5\n',
+     "{f}: peak_to_mean: Input should be greater than or equal to 1"),
+    ('name = "w"\ntasks_per_day = 10\n[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "x"\nbatchh = true\n',
+     "{f}: unknown key 'api.0.batchh'"),
+])
+def test_bad_workloads_are_one_line_errors(tmp_path, body, message):
+    f = tmp_path / "w.toml"
+    f.write_text(body)
+    with pytest.raises(CatalogError) as e:
+        load_workload(f)
+    assert str(e.value) == message.format(f=f)

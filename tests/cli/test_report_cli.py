@@ -48,8 +48,8 @@ def test_json_lists_the_views(cli, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    ([], "nothing to report: give bench run ids, --workload W.toml, --train ARGS.toml or "
-         "--validate serving|training"),
+    ([], "nothing to report: give bench or eval run ids, --workload W.toml, --plan W.toml, "
+         "--forecast W.toml, --route OUTCOMES, --train ARGS.toml or --validate SUITE"),
     (["nope"], "unknown run 'nope'; there are no runs yet"),
     (["--validate", "speed"], "unknown validation suite 'speed'; choose serving, training or swarm"),
     (["--workload", "/nonexistent.toml"], "/nonexistent.toml: file not found"),

@@ -23,7 +23,7 @@ def register(app: typer.Typer) -> None:
         app.add_typer(route_app, name="route")
 
 
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
     out = {}
     for v in values or []:
         key, sep, value = v.rpartition("=")
@@ -33,18 +33,18 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def _number(text: str, what: str) -> float:
+def parse_number(text: str, what: str) -> float:
     try:
         return float(text)
     except ValueError:
         raise InputError(f"{what} needs a number, got '{text}'") from None
 
 
-def _tokens(text: str) -> tuple[float, float]:
+def parse_tokens(text: str, what: str = "--tokens") -> tuple[float, float]:
     i, sep, o = text.partition(":")
     if not sep:
-        raise InputError(f"--tokens takes MODEL=IN:OUT (tokens per task), got '{text}'")
-    return _number(i, "--tokens"), _number(o, "--tokens")
+        raise InputError(f"{what} takes MODEL=IN:OUT (tokens per task), got '{text}'")
+    return parse_number(i, what), parse_number(o, what)
 
 
 @route_app.command("simulate")
@@ -69,10 +69,10 @@ def simulate(
 ) -> None:
     """Each model alone, random mixes, cascades and the oracle, with RouteLLM's measures."""
     result = simulate_route(
-        outcomes, usd_per_task={k: _number(v, "--usd-per-task") for k, v in
-                                _pairs(usd_per_task, "--usd-per-task").items()},
-        offers=dict(_pairs(offer, "--offer")),
-        tokens={k: _tokens(v) for k, v in _pairs(tokens, "--tokens").items()},
+        outcomes, usd_per_task={k: parse_number(v, "--usd-per-task") for k, v in
+                                parse_pairs(usd_per_task, "--usd-per-task").items()},
+        offers=dict(parse_pairs(offer, "--offer")),
+        tokens={k: parse_tokens(v) for k, v in parse_pairs(tokens, "--tokens").items()},
         cheap=cheap, strong=strong, cheap_sample=cheap_sample, score=score)
     emit(result, json_out, render)
 

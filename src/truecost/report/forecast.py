@@ -78,7 +78,7 @@ def monthly_cost(s: ForecastSubject) -> Section:
             row: dict[str, Any] = {"_id": f"{o.label} | {plan}", "_tip": _option_tip(f, o, plan),
                                    "label": o.label, "plan": plan + (" *" if plan == o.best_plan and
                                                                      len(o.monthly_usd) > 1 else ""),
-                                   "total_usd": sum(xs)}
+                                   "total_usd": o.total_usd(plan)}
             row |= {f"month_{m}": xs[m - 1] for m in months}
             rows.append(row)
     figures = [Figure((chart,), Table(cols, tuple(rows)),

@@ -100,8 +100,9 @@ def test_readme_example_is_current(cli, monkeypatch, tmp_path):
     text = (REPO / "README.md").read_text()
     block = text.split("<!-- report-example:begin -->")[1].split("<!-- report-example:end -->")[0]
     lines = block.strip().strip("`").removeprefix("text").strip().splitlines()
-    command = " ".join(x.strip().rstrip("\\") for x in lines[:2]).removeprefix("$ ")
-    expected = lines[2:]
+    n = next(i for i, x in enumerate(lines) if not x.endswith("\\")) + 1  # the command's lines
+    command = " ".join(x.strip().rstrip("\\") for x in lines[:n]).removeprefix("$ ")
+    expected = lines[n:]
     monkeypatch.chdir(REPO)
     out = tmp_path / "report.html"
     r = cli(*shlex.split(command.replace("-o report.html", f"-o {out}"))[1:])

@@ -74,6 +74,11 @@ def test_json_lists_the_views(cli, tmp_path):
     (["nope"], "unknown run 'nope'; there are no runs yet"),
     (["--validate", "speed"], "unknown validation suite 'speed'; choose serving, training or swarm"),
     (["--workload", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
+    (["--forecast", CHAT, "--forecast-months", "0"], "--forecast-months must be a whole number from 1 to 120, got 0"),
+    (["--forecast", CHAT, "--forecast-growth", "abc"], "--forecast-growth 'abc' is not a monthly rate; use e.g. "
+                                                       "8%/month, 8% or 0.08"),
+    (["--plan", CHAT, "--plan-slo", "ttft_p95=abc"], "--plan-slo: 'ttft_p95=abc': give a time above zero such as "
+                                                     "2s or 80ms"),
     (["--route", "x.csv", "--route-tokens", "m=1000"], "--route-tokens takes MODEL=IN:OUT (tokens per task), "
                                                       "got '1000'"),
     (["--route", "x.csv", "--route-usd-per-task", "m=cheap"], "--route-usd-per-task needs a number, got 'cheap'"),

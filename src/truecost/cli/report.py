@@ -9,12 +9,17 @@ from typing import Annotated
 
 import typer
 
+from ..errors import InputError
 from ..hardware import PrecisionName
 from ..report import report as build_report
 from .output import print_json
 from .route import parse_number, parse_pairs, parse_tokens
 
 _D = build_report.__kwdefaults__  # the API owns the defaults; help only quotes them
+# report's flags that pass a value to another command's option: that command's error names its
+# own flag, which the user did not type here
+_BORROWED = {"--months": "--forecast-months", "--growth": "--forecast-growth",
+             "--diurnal": "--forecast-diurnal", "--slo": "--plan-slo", "--gpus": "--plan-gpus"}
 
 
 def register(app: typer.Typer) -> None:
@@ -64,16 +69,24 @@ def report(
     """Write one self-contained HTML report: charts with hover provenance, tables, commands."""
     kwargs = {k: v for k, v in dict(precision=precision and precision.value,
                                     title=title).items() if v is not None}
-    r = build_report(runs or [], workload=workload or [], plan=plan or [], plan_slo=plan_slo,
-                     plan_gpus=[g.strip() for g in plan_gpus.split(",") if g.strip()] if plan_gpus else None,
-                     forecast=forecast or [], forecast_months=forecast_months, forecast_growth=forecast_growth,
-                     forecast_diurnal=forecast_diurnal, route=route or [],
-                     route_offers=parse_pairs(route_offer, "--route-offer"),
-                     route_tokens={k: parse_tokens(v, "--route-tokens") for k, v in
-                                   parse_pairs(route_tokens, "--route-tokens").items()},
-                     route_usd_per_task={k: parse_number(v, "--route-usd-per-task") for k, v in
-                                         parse_pairs(route_usd_per_task, "--route-usd-per-task").items()},
-                     train=train, validate=validate or [], model=model, engine=engine or [], output=output, **kwargs)
+    plan_gpu_list = [g.strip() for g in plan_gpus.split(",") if g.strip()] if plan_gpus else None
+    try:
+        r = build_report(
+            runs or [], workload=workload or [], plan=plan or [], plan_slo=plan_slo, plan_gpus=plan_gpu_list,
+            forecast=forecast or [], forecast_months=forecast_months, forecast_growth=forecast_growth,
+            forecast_diurnal=forecast_diurnal, route=route or [],
+            route_offers=parse_pairs(route_offer, "--route-offer"),
+            route_tokens={k: parse_tokens(v, "--route-tokens") for k, v in
+                          parse_pairs(route_tokens, "--route-tokens").items()},
+            route_usd_per_task={k: parse_number(v, "--route-usd-per-task") for k, v in
+                                parse_pairs(route_usd_per_task, "--route-usd-per-task").items()},
+            train=train, validate=validate or [], model=model, engine=engine or [], output=output, **kwargs)
+    except InputError as e:
+        msg = str(e)
+        flag = next((f for f in _BORROWED if msg.startswith((f + " ", f + ":"))), None)
+        if flag is None:
+            raise
+        raise InputError(_BORROWED[flag] + msg[len(flag):]) from None
     views = [{"id": s.key, "title": s.title, "commands": [c for c, _ in s.sources]}
              for s in r.sections]
     if json_out:

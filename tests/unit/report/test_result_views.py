@@ -173,3 +173,17 @@ def test_bench_latency_view_shows_the_simulations_percentiles(fake):
     docs = page.json["run-1-latency"]
     assert f"truecost runs show {run.run_id} --json" in docs
     assert sum(c.startswith("truecost estimate --model llama-3.1-8b") for c in docs) == len(run.points)
+
+
+def test_result_objects_are_laid_out_as_they_are(eval_runs):
+    a, b = eval_runs
+    f = forecast(CHAT, months=3)
+    ro = simulate_route([OUTCOMES], usd_per_task={"mixtral": 1.0, "gpt-4": 10.0})
+    r = report([a, b], forecast=f, route=ro)
+    assert [s.key for s in r.sections] == ["forecast-1-forecast", "eval-1-eval", "eval-2-eval",
+                                           "evals-accuracy-cost", "route-route"]
+    assert r.command == "truecost.report(...) (Python, from result objects)"
+    page = read_page(r.html)
+    assert page.json["forecast-1-forecast"] == {"truecost.forecast(...) (Python)": json.loads(json.dumps(f.to_dict()))}
+    assert page.json["route-route"] == {"truecost.simulate_route(...) (Python)": json.loads(json.dumps(ro.to_dict()))}
+    assert page.cells["eval-2-eval"]["all"]["accuracy"] == 1.0

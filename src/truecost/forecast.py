@@ -207,6 +207,19 @@ class Forecast:
             od["total_usd"] = {p: sum(v) for p, v in o.monthly_usd.items()}
         return d
 
+    def monthly_rows(self) -> list[dict[str, Any]]:
+        """One flat row per month (for CSV): tasks/day, each option's USD per plan under
+        ``"OPTION: PLAN"`` and a self-hosted option's replicas under ``"OPTION: replicas KIND"``;
+        the numbers of ``to_dict()``'s series, month by month."""
+        rows = []
+        for m, volume in enumerate(self.tasks_per_day):
+            row: dict[str, Any] = {"month": m + 1, "tasks_per_day": volume}
+            for o in self.options:
+                row |= {f"{o.label}: {plan}": series[m] for plan, series in o.monthly_usd.items()}
+                row |= {f"{o.label}: replicas {kind}": series[m] for kind, series in o.replicas.items()}
+            rows.append(row)
+        return rows
+
 
 # -- the arithmetic -------------------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)

@@ -39,9 +39,12 @@ def _columns(rows: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 def _scalar(v: Any) -> Any:
-    """A cell: None for missing, infinite or NaN; lists as their JSON text."""
+    """A cell: None for missing, infinite or NaN; lists as their JSON text; a numpy scalar (a
+    figure from a vectorised screen) as the Python number it holds."""
     if isinstance(v, Enum):
         v = v.value
+    if type(v).__module__ == "numpy" and hasattr(v, "item"):
+        v = v.item()
     if isinstance(v, float) and not math.isfinite(v):
         return None
     if isinstance(v, (list, tuple, dict)):

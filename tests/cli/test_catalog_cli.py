@@ -37,7 +37,7 @@ def test_catalog_tables_fit(cli, monkeypatch, width, verb, table) -> None:
     _check_fits(r.stdout, list(table()), width)
     assert "[1] " in r.stdout  # numbered sources under the table
     if width == 150:
-        assert "note:" not in r.stdout  # nothing dropped when there is room
+        assert "not shown" not in r.stdout  # nothing left out when there is room
 
 
 def test_gpus_at_80_columns_keep_prices_and_say_what_they_drop(cli, monkeypatch) -> None:
@@ -45,7 +45,7 @@ def test_gpus_at_80_columns_keep_prices_and_say_what_they_drop(cli, monkeypatch)
     out = cli("gpus").stdout
     header = out.splitlines()[0].split()
     assert {"gpu", "GiB", "bf16", "$/h", "reserved", "src"} <= set(header)
-    assert "note: TB/s, fp4 left out at 80 columns (set COLUMNS wider, or use --json)" in out
+    assert "not shown at 80 columns: TB/s, fp4 (a wider terminal or --json shows them)" in out
     row = next(ln for ln in out.splitlines() if ln.startswith("tpu-v6e "))
     assert "$2.70" in row and "$1.22 (3y)" in row  # on-demand beside the 3-year commitment
 

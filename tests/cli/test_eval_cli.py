@@ -38,11 +38,11 @@ def test_eval_tables_json_and_runs(cli, server, suite, tmp_path):
     lines = [ln.strip() for ln in r.stdout.splitlines()]
     assert lines[0] == f"scripted at {server.base_url}/chat/completions"
     assert lines[1] == "suite suite: 4 questions"
-    assert re.match(r"domain +correct +accuracy +95% CI +\$/task +\$/correct$", lines[3])
+    assert re.match(r"domain +correct +accuracy +95% CI +\$/task +\$/correct$", lines[2])
     # geo: 2 of 2 (Wilson 95% for 2/2: 2/(2+z^2) = 0.342 .. 1); math: 1 of 2; all: 3 of 4
-    assert re.match(r"geo +2/2 +100\.0% +34\.2%-100\.0% +- +-$", lines[5])
-    assert re.match(r"math +1/2 +50\.0% +9\.5%-90\.5% +- +-$", lines[6])
-    assert re.match(r"all +3/4 +75\.0% +30\.1%-95\.4% +- +-$", lines[7])
+    assert re.match(r"geo +2/2 +100\.0% +34\.2%-100\.0% +- +-$", lines[4])
+    assert re.match(r"math +1/2 +50\.0% +9\.5%-90\.5% +- +-$", lines[5])
+    assert re.match(r"all +3/4 +75\.0% +30\.1%-95\.4% +- +-$", lines[6])
     assert "cost: not priced (give --offer, or --gpu with --gpus)." in r.stdout
     assert r.stderr == (f"note: suite: {suite}:4: not a JSON object (Expecting value) "
                         f"(line skipped)\n")

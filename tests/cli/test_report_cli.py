@@ -37,6 +37,27 @@ def test_the_page_embeds_what_each_command_prints(cli, tmp_path):
         assert json.loads(ran.stdout) == doc, cmd
 
 
+def test_plan_forecast_and_route_embed_what_their_commands_print(cli, tmp_path):
+    coding, outcomes = REPO / "examples" / "self-hosted-coding.toml", REPO / "examples" / "routellm-gsm8k" / "outcomes.csv"
+    out = tmp_path / "r.html"
+    r = cli("report", "--plan", str(coding), "--plan-gpus", "h100-sxm,l40s", "--forecast", CHAT,
+            "--forecast-months", "12", "--route", str(outcomes), "--route-offer",
+            "mixtral=mistral/open-mixtral-8x7b", "--route-offer", "gpt-4=openai/gpt-4-1106-preview",
+            "--route-tokens", "mixtral=1000:100", "--route-tokens", "gpt-4=1000:100", "-o", str(out), "--json")
+    assert r.code == 0, r.stderr
+    assert [v["id"] for v in json.loads(r.stdout)["views"]] == ["plan-1-plan", "forecast-1-forecast", "route-route"]
+    page = read_page(out.read_text())
+    embedded = {cmd: doc for docs in page.json.values() for cmd, doc in docs.items()}
+    assert sorted(embedded) == sorted([
+        f"truecost plan {coding} --gpus h100-sxm,l40s --json", f"truecost forecast {CHAT} --months 12 --json",
+        f"truecost route simulate {outcomes} --offer mixtral=mistral/open-mixtral-8x7b --offer "
+        "gpt-4=openai/gpt-4-1106-preview --tokens mixtral=1000:100 --tokens gpt-4=1000:100 --json"])
+    for cmd, doc in embedded.items():
+        ran = cli(*shlex.split(cmd)[1:])
+        assert ran.code == 0, ran.stderr
+        assert json.loads(ran.stdout) == doc, cmd
+
+
 def test_json_lists_the_views(cli, tmp_path):
     out = tmp_path / "r.html"
     r = cli("report", "--workload", str(REPO / "examples" / "math-tutor-reasoning.toml"), "-o",
@@ -48,11 +69,19 @@ def test_json_lists_the_views(cli, tmp_path):
 
 
 @pytest.mark.parametrize(("args", "message"), [
-    ([], "nothing to report: give bench run ids, --workload W.toml, --train ARGS.toml or "
-         "--validate serving|training"),
+    ([], "nothing to report: give bench or eval run ids, --workload W.toml, --plan W.toml, "
+         "--forecast W.toml, --route OUTCOMES, --train ARGS.toml or --validate SUITE"),
     (["nope"], "unknown run 'nope'; there are no runs yet"),
     (["--validate", "speed"], "unknown validation suite 'speed'; choose serving, training or swarm"),
     (["--workload", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
+    (["--forecast", CHAT, "--forecast-months", "0"], "--forecast-months must be a whole number from 1 to 120, got 0"),
+    (["--forecast", CHAT, "--forecast-growth", "abc"], "--forecast-growth 'abc' is not a monthly rate; use e.g. "
+                                                       "8%/month, 8% or 0.08"),
+    (["--plan", CHAT, "--plan-slo", "ttft_p95=abc"], "--plan-slo: 'ttft_p95=abc': give a time above zero such as "
+                                                     "2s or 80ms"),
+    (["--route", "x.csv", "--route-tokens", "m=1000"], "--route-tokens takes MODEL=IN:OUT (tokens per task), "
+                                                      "got '1000'"),
+    (["--route", "x.csv", "--route-usd-per-task", "m=cheap"], "--route-usd-per-task needs a number, got 'cheap'"),
     (["--train", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
     (["--workload", CHAT, "-o", "/nonexistent/r.html"],
      "cannot write /nonexistent/r.html: the folder /nonexistent does not exist"),
@@ -76,8 +105,9 @@ def test_readme_example_is_current(cli, monkeypatch, tmp_path):
     text = (REPO / "README.md").read_text()
     block = text.split("<!-- report-example:begin -->")[1].split("<!-- report-example:end -->")[0]
     lines = block.strip().strip("`").removeprefix("text").strip().splitlines()
-    command = " ".join(x.strip().rstrip("\\") for x in lines[:2]).removeprefix("$ ")
-    expected = lines[2:]
+    n = next(i for i, x in enumerate(lines) if not x.endswith("\\")) + 1  # the command's lines
+    command = " ".join(x.strip().rstrip("\\") for x in lines[:n]).removeprefix("$ ")
+    expected = lines[n:]
     monkeypatch.chdir(REPO)
     out = tmp_path / "report.html"
     r = cli(*shlex.split(command.replace("-o report.html", f"-o {out}"))[1:])

@@ -1,8 +1,9 @@
 """The HTML report in a real browser: Debian's Chromium, driven headless by Playwright.
 
-The page is built with ``truecost report`` from the shipped examples, a real bench run against
-llama-server (``conftest.py``), a profile calibrated on that run, a training estimate and both
-validation suites. In Chromium it must log no console error, request nothing but itself, draw
+The page is built with ``truecost report`` from the shipped examples (compared, planned and
+forecast), a real bench run against llama-server (``conftest.py``), a profile calibrated on that
+run, two eval runs against the same server (priced as an H100 and as an API), RouteLLM's GSM8K
+outcomes routed, a training estimate and both validation suites. In Chromium it must log no console error, request nothing but itself, draw
 every chart with data inside its frame, show provenance on hover, and carry in its tables exactly
 the numbers the commands print with ``--json`` (run here through the CLI).
 
@@ -23,6 +24,7 @@ from pathlib import Path
 import pytest
 
 from truecost.bench import run_bench
+from truecost.eval.run import run_eval
 
 from . import tinymodel
 from .conftest import missing
@@ -103,18 +105,26 @@ def test_report_in_chromium(llama_server, browser, cli, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)  # relative paths: the commands the page states read as a user's
     (tmp_path / "examples" / "train").mkdir(parents=True)
     examples = []
-    for name in ("chat-assistant.toml", "math-tutor-reasoning.toml", "train/llama-3.1-70b.toml"):
+    (tmp_path / "examples" / "routellm-gsm8k").mkdir()
+    for name in ("chat-assistant.toml", "math-tutor-reasoning.toml", "train/llama-3.1-70b.toml",
+                 "self-hosted-coding.toml", "routellm-gsm8k/outcomes.csv"):
         (tmp_path / "examples" / name).write_text((REPO / "examples" / name).read_text())
         examples.append(f"examples/{name}")
-    train = examples.pop()
+    outcomes, coding, train = examples.pop(), examples.pop(), examples.pop()
     run = run_bench(llama_server.base_url, llama_server.model, concurrency=[1, 4], requests=24,
                     isl=32, osl=16, seed=5, gpu="h100-sxm", gpus=1)
     model = _tiny_model_toml(Path("tiny-llama.toml"))
     cal = cli("calibrate", run.run_id, "--model", str(model), "--gpu", "h100-sxm", "--name",
               "tiny-cal", "--quiet", "--force")  # a CPU server is no H100: the fit is refused without it
     assert cal.code == 0, cal.stderr
-    r = cli("report", run.run_id, "--model", str(model), *(a for e in examples for a in
-                                                          ("--workload", e)),
+    evals = [run_eval(llama_server.base_url, llama_server.model, "gsm8k-300", limit=4, max_tokens=8,
+                      **price).run_id for price in ({"gpu": "h100-sxm"}, {"offer": "openai/gpt-4o-mini"})]
+    route = ("--route", outcomes, "--route-offer", "mixtral=mistral/open-mixtral-8x7b", "--route-offer",
+             "gpt-4=openai/gpt-4-1106-preview", "--route-tokens", "mixtral=1000:100", "--route-tokens",
+             "gpt-4=1000:100")
+    r = cli("report", run.run_id, *evals, "--model", str(model), *(a for e in examples for a in
+                                                                   ("--workload", e)),
+            "--plan", coding, "--plan-gpus", "h100-sxm,l40s", "--forecast", examples[0], *route,
             "--train", train, "--validate", "serving", "--validate", "training",
             "-o", "report.html")
     assert r.code == 0, r.stderr
@@ -133,12 +143,20 @@ def test_report_in_chromium(llama_server, browser, cli, tmp_path, monkeypatch):
     assert requests == [out.as_uri()]  # the page itself, nothing else
 
     sections = page.eval_on_selector_all("section.view", "els => els.map(e => e.id)")
-    assert sections == ["compare-1-cost", "compare-2-cost", "compare-2-accuracy",
-                        "run-1-throughput", "run-1-latency", "train-train",
+    assert sections == ["compare-1-cost", "compare-2-cost", "compare-2-accuracy", "plan-1-plan",
+                        "forecast-1-forecast", "run-1-throughput", "run-1-latency", "eval-1-eval",
+                        "eval-2-eval", "evals-accuracy-cost", "route-route", "train-train",
                         "validate-serving-validation", "validate-training-validation"]
 
     charts = page.evaluate(_MARKS_JS)
-    assert len(charts) == 14  # 3 compare, 2 + 2 bench, 4 train + owned cost by term, 2 validation
+    per_section = {s: sum(c["section"] == s for c in charts) for s in sections}
+    assert per_section == {
+        "compare-1-cost": 1, "compare-2-cost": 1, "compare-2-accuracy": 1,
+        "plan-1-plan": 2, "forecast-1-forecast": 2,  # TTFT and TPOT; monthly cost and break-even
+        "run-1-throughput": 2, "run-1-latency": 2,
+        "eval-1-eval": 3, "eval-2-eval": 3,  # accuracy, tokens, cost
+        "evals-accuracy-cost": 1, "route-route": 2,  # vs cost and vs the share of strong calls
+        "train-train": 5, "validate-serving-validation": 1, "validate-training-validation": 1}
     for c in charts:
         f = c["frame"]
         drawn = [m for m in c["marks"] if m["w"] > 0 or m["h"] > 0]
@@ -161,7 +179,8 @@ def test_report_in_chromium(llama_server, browser, cli, tmp_path, monkeypatch):
     # every JSON document the page embeds is what its command prints (run here through the CLI)
     embedded = page.eval_on_selector_all(
         "script.view-data", "els => els.map(e => [e.dataset.command, JSON.parse(e.textContent)])")
-    assert len(embedded) == 8 + 2 * 2  # a document per view, and per point and engine profile
+    # a document per view; per point and engine profile (throughput, latency); per compared eval run
+    assert len(embedded) == 14 + 2 * 2 * 2 + 1
     for command, doc in embedded:
         assert _json(cli, command) == doc, command
 
@@ -184,6 +203,34 @@ def test_report_in_chromium(llama_server, browser, cli, tmp_path, monkeypatch):
                        f"{round(p['summary']['tokens']['output_mean'])} --concurrency "
                        f"{p['concurrency']} --json")
         assert cells["run-1-throughput"][p["label"]]["prediction[0].tpot_s"] == e["tpot_s"]
+    # latency: the simulated percentiles of each point's prediction, as `estimate --json` has them
+    for p in shown["points"]:
+        e = _json(cli, f"truecost estimate --model {model} --gpu h100-sxm --isl "
+                       f"{round(p['summary']['tokens']['input_mean'])} --osl "
+                       f"{round(p['summary']['tokens']['output_mean'])} --concurrency "
+                       f"{p['concurrency']} --json")
+        for key in ("ttft.p50", "ttft.p99", "itl.p50"):
+            assert cells["run-1-latency"][p["label"]][f"prediction[0].simulation.{key}"] == _at(
+                e, f"simulation.{key}")
+    # plan, forecast, eval, route: as their commands print them
+    pl = _json(cli, f"truecost plan {coding} --gpus h100-sxm,l40s --json")
+    for key in ("usd_per_task", "ttft_s", "tpot_s"):  # one row per option, in the plan's order
+        assert [v.get(f"option.{key}") for v in cells["plan-1-plan"].values()] == [
+            o["option"][key] for o in pl["options"]]
+    fc = _json(cli, f"truecost forecast {examples[0]} --json")
+    for o in fc["options"]:
+        for plan_, months in o["monthly_usd"].items():
+            row = cells["forecast-1-forecast"][f"{o['label']} | {plan_}"]
+            assert [row[f"month_{m}"] for m in range(1, fc["months"] + 1)] == months
+    for i, run_id in enumerate(evals, 1):
+        ev = _json(cli, f"truecost runs show {run_id} --json")
+        for domain, d in ev["by_domain"].items():
+            for key in ("accuracy", "accuracy_ci.1", "tokens_per_task.output", "usd_per_task"):
+                assert cells[f"eval-{i}-eval"][domain][key] == _at(d, key)
+    ro = _json(cli, "truecost route simulate " + " ".join(route[1:]).replace("--route-", "--") + " --json")
+    for p in ro["points"]:
+        assert cells["route-route"][p["label"]]["accuracy"] == p["accuracy"]
+        assert cells["route-route"][p["label"]]["usd_per_task"] == p["usd_per_task"]
     # train and validation
     est = _json(cli, "truecost train --model llama-3.1-70b --tokens 15e12 --gpu h100-sxm "
                      "--gpus 16384 --json")
@@ -200,4 +247,9 @@ def test_report_in_chromium(llama_server, browser, cli, tmp_path, monkeypatch):
     page.evaluate("document.getElementById('run-1-throughput').scrollIntoView()")
     page.hover("#run-1-throughput circle.mark >> nth=4")
     page.screenshot(path=str(shots / "report-bench.png"))
+    for section, mark, name in (("plan-1-plan", "circle.mark", "report-plan.png"),
+                                ("route-route", "circle.mark", "report-route.png")):
+        page.evaluate(f"document.getElementById('{section}').scrollIntoView()")
+        page.hover(f"#{section} {mark} >> nth=2")
+        page.screenshot(path=str(shots / name))
     assert (shots / "report.png").stat().st_size > 10_000

@@ -37,3 +37,11 @@ def test_the_three_formats_hold_the_same_rows(tmp_path):
     assert got == [(0.1 + 0.2, 3, None, True), (None, 4, 7, None)]
     with pytest.raises(InputError, match="^unknown format 'xls'; use json, csv or parquet$"):
         write_rows(ROWS, tmp_path / "r.xls", "xls")  # type: ignore[arg-type]
+
+
+def test_numpy_scalars_are_written_as_the_numbers_they_hold():
+    """plan's figures come from a vectorised screen: a numpy float must reach the CSV as its
+    digits (``repr`` of a numpy scalar is ``np.float64(...)``), a numpy int as an integer."""
+    np = pytest.importorskip("numpy")
+    (row,) = csv.DictReader(io.StringIO(csv_text([{"usd": np.float64(0.1 + 0.2), "n": np.int64(7)}])))
+    assert row == {"usd": "0.30000000000000004", "n": "7"}

@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, get_args
 
 import typer
-from rich.table import Table
 
 from ..errors import CatalogError, InputError
 from ..hardware import PrecisionName
@@ -16,6 +15,7 @@ from ..perf.calibrate import (Calibration, Kind, MeasuredPoint, calibrate as run
                               profile_path, save_profile, term_value)
 from .output import err_console, out_console, print_json
 from .progress import cli_progress
+from .tables import Col, print_lines, print_table
 
 REQUIRED = ("concurrency", "isl")
 FIGURES = ("output_tokens_per_s", "tpot_s", "ttft_s", "step_s")
@@ -126,21 +126,19 @@ def calibrate(
 
 def render(cal: Calibration, path: Path) -> None:
     con = out_console()
-    t = Table(title=f"calibrated profile '{cal.profile.key}'", title_justify="left")
-    for c in ("point", "figure", "measured", "before", "after"):
-        t.add_column(c, justify="left" if c in ("point", "figure") else "right")
+    rows = []
     for r in cal.rows:
         for k in (k.removeprefix("measured_") for k in r if k.startswith("measured_")):
             fmt = "{:,.0f}" if k == "output_tokens_per_s" else "{:.4g}"
-            t.add_row(str(r["source"]), k, *(fmt.format(r[f"{w}_{k}"]) for w in ("measured", "before", "after")))
-    con.print(t)
+            rows.append([str(r["source"]), k, *(fmt.format(r[f"{w}_{k}"]) for w in ("measured", "before", "after"))])
+    print_table(con, [Col("point", 0, "left", wrap=True), Col("figure", 0, "left"), Col("measured", 1),
+                      Col("before", 1), Col("after", 1)], rows, title=f"calibrated profile '{cal.profile.key}'")
     p = cal.profile
     terms = ", ".join(f"{n} {term_value(p, n):.4g}" for n in cal.fitted)
-    con.print(f"fitted: {terms}", soft_wrap=True, markup=False)
+    print_lines(con, f"fitted: {terms}")
     line = f"rms log error {cal.rms_log_error_before:.3f} -> {cal.rms_log_error_after:.3f}"
     if cal.held_out:
         line += (f"; held out by architecture {cal.held_out_rms_log_error:.3f} ("
                  + ", ".join(f"{k} {v:.3f}" for k, v in cal.held_out.items()) + ")")
-    con.print(line, soft_wrap=True, markup=False)
-    con.print(f"saved to {path}; use it with --engine {p.key}", soft_wrap=True, markup=False)
-
+    print_lines(con, line)
+    print_lines(con, f"saved to {path}; use it with --engine {p.key}")

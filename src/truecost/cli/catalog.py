@@ -1,20 +1,17 @@
 """`truecost models | gpus | offers | engines`: what the tool knows, with key figures and sources.
 
-Each table fits the terminal (``COLUMNS``; 80 when output is redirected): ids and numbers never
-wrap or get cut; when the table is too wide, the lowest-priority columns are dropped and a note
-names them (``--json`` has everything). Sources are numbered under each table.
+Each table fits the terminal (``COLUMNS``; 80 when output is redirected) through
+``cli/tables.py``: ids and numbers never wrap or get cut; when the table is too wide, the
+lowest-priority columns are left out and a note names them (``--json`` has everything). Sources
+are numbered under each table.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.cells import cell_len
-from rich.console import Console
-from rich.table import Table
 
 from .. import catalog, prices
 from ..arch import ModelArch
@@ -22,6 +19,7 @@ from ..hardware import GPU
 from ..perf.engine import EngineProfile, engines as list_engines
 from .format import usd
 from .output import out_console, print_json
+from .tables import Col, Sources, print_lines, print_table
 
 JSON = Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")]
 
@@ -33,73 +31,16 @@ def register(app: typer.Typer) -> None:
     app.command("engines")(engines)
 
 
-# ---- table fitting ------------------------------------------------------------------------------
-
-@dataclass(frozen=True, slots=True)
-class Col:
-    """A column: ``drop`` orders which go first when the table is too wide (0 = never);
-    ``fold`` lets text wrap (never set for ids or numbers)."""
-
-    header: str
-    justify: str = "left"
-    drop: int = 0
-    fold: bool = False
-
-
-def fit_table(cols: list[Col], rows: list[list[str]], con: Console, *,
-              title: str | None = None) -> tuple[Table, list[str]]:
-    """The table with as many columns as fit ``con.width``; returns it and the dropped headers.
-    An id or number column needs its widest cell; a text column its longest word."""
-    def need(i: int) -> int:
-        cells = [cols[i].header, *(r[i] for r in rows)]
-        if cols[i].fold:
-            return max(cell_len(w) for c in cells for w in (c.split() or [""]))
-        return max(cell_len(c) for c in cells)
-
-    keep = list(range(len(cols)))
-    while sum(need(i) for i in keep) + _GAP * (len(keep) - 1) > con.width:
-        droppable = [i for i in keep if cols[i].drop]
-        if not droppable:
-            break
-        keep.remove(max(droppable, key=lambda i: cols[i].drop))
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title=title,
-                  title_justify="left")
-    for i in keep:
-        c = cols[i]
-        table.add_column(c.header, justify=c.justify, no_wrap=not c.fold,  # type: ignore[arg-type]
-                         overflow="fold", min_width=None if c.fold else need(i))
-    for row in rows:
-        table.add_row(*(row[i] for i in keep))
-    return table, [cols[i].header for i in range(len(cols)) if i not in keep]
-
-
-_GAP = 3  # between columns: one padding space each side and the (blank) column rule
-
+# ---- rendering ----------------------------------------------------------------------------------
 
 def render_table(cols: list[Col], rows: list[list[str]], *, title: str | None = None,
-                 footer: list[str] = ()) -> None:
+                 footer: Sequence[str] = ()) -> None:
+    """A catalog table fitted to the terminal (``tables.print_table``), then its footer lines
+    (legend and numbered sources), wrapped."""
     con = out_console()
-    table, dropped = fit_table(cols, rows, con, title=title)
-    con.print(table)
-    if dropped:
-        con.print(f"note: {', '.join(dropped)} left out at {con.width} columns "
-                  f"(set COLUMNS wider, or use --json)", soft_wrap=True)
+    print_table(con, cols, rows, title=title)
     for line in footer:
-        con.print(line, soft_wrap=True)
-
-
-class Sources:
-    """Numbered footnotes: the same text gets the same number."""
-
-    def __init__(self) -> None:
-        self.texts: dict[str, int] = {}
-
-    def ref(self, *texts: str) -> str:
-        nums = [self.texts.setdefault(t, len(self.texts) + 1) for t in texts if t]
-        return ",".join(str(n) for n in nums)
-
-    def lines(self) -> list[str]:
-        return [f"[{n}] {t}" for t, n in self.texts.items()]
+        print_lines(con, line)
 
 
 def _num(x: float | None, fmt: str = "{:,.0f}") -> str:
@@ -147,9 +88,8 @@ def _attention(m: ModelArch) -> str:
 
 def _models_table(ms: list[ModelArch]) -> None:
     src = Sources()
-    cols = [Col("model"), Col("params", "right"), Col("active", "right"), Col("layers", "right", 4),
-            Col("attention", drop=1), Col("context", "right", 2),
-            Col("KV/token", "right", 3), Col("src", "right")]
+    cols = [Col("model", 0, "left"), Col("params"), Col("active"), Col("layers", 5),
+            Col("attention", 2, "left"), Col("context", 3), Col("KV/token", 4), Col("src")]
     rows = [[m.key, _human(m.params_total), _human(m.params_active) if m.moe else "=",
              str(m.layers), _attention(m), f"{m.max_context // 1024}k",
              f"{m.kv_bytes_per_token(2) / 1024:,.0f} KiB", src.ref(f"{m.source} ({m.retrieved})")]
@@ -178,16 +118,7 @@ def _model_detail(m: ModelArch) -> None:
     ]
     if m.published_params_total:
         rows.append(("published", f"{m.published_params_total:,} ({m.params_source})"))
-    _vertical(rows)
-
-
-def _vertical(rows: list[tuple[str, str]]) -> None:
-    table = Table(box=box.SIMPLE_HEAD, show_header=False, show_edge=False, pad_edge=False)
-    table.add_column(no_wrap=True)
-    table.add_column(overflow="fold")
-    for k, v in rows:
-        table.add_row(k, v)
-    out_console().print(table)
+    print_table(out_console(), [Col("field", 0, "left"), Col("value", 1, "left", wrap=True)], rows)
 
 
 # ---- GPUs ---------------------------------------------------------------------------------------
@@ -207,9 +138,8 @@ def _tf(g: GPU, dtype: str) -> str:
 
 def _gpus_table(gs: list[GPU]) -> None:
     src = Sources()
-    cols = [Col("gpu"), Col("GiB", "right"), Col("TB/s", "right", 5), Col("bf16", "right"),
-            Col("fp8", "right", 4), Col("fp4", "right", 6), Col("TDP W", "right", 3),
-            Col("$/h", "right"), Col("reserved", "right", 2), Col("src", "right")]
+    cols = [Col("gpu", 0, "left"), Col("GiB"), Col("TB/s", 6), Col("bf16"), Col("fp8", 5),
+            Col("fp4", 7), Col("TDP W", 4), Col("$/h"), Col("reserved", 3), Col("src")]
     rows = []
     for g in gs:
         reserved = (f"${g.usd_per_gpu_hour_reserved:.2f} ({g.reserved_term_years:g}y)"
@@ -243,8 +173,8 @@ def offers(
                      "provenance": str(o.provenance)} for o in found])
         return
     src = Sources()
-    cols = [Col("offer", fold=True), Col("$/1M in", "right"), Col("cached", "right", 2),
-            Col("$/1M out", "right"), Col("batch", drop=1), Col("src", "right")]
+    cols = [Col("offer", 0, "left", wrap=True), Col("$/1M in"), Col("cached", 3),
+            Col("$/1M out"), Col("batch", 2, "left"), Col("src")]
     rows = [[o.key, usd(o.usd_per_mtok_input), usd(o.usd_per_mtok_cached_input),
              usd(o.usd_per_mtok_output), "yes" if o.has_batch_price else "-",
              src.ref(o.provenance.detail)] for o in found]
@@ -262,9 +192,8 @@ def engines(json_out: JSON = False) -> None:
         print_json([e.model_dump(mode="json") for e in es])
         return
     src = Sources()
-    cols = [Col("engine"), Col("bf16 mm", "right"), Col("fp8 mm", "right", 3),
-            Col("HBM", "right"), Col("step", "right"), Col("KV frac", "right", 4),
-            Col("admission", drop=5), Col("src", fold=True)]
+    cols = [Col("engine", 0, "left"), Col("bf16 mm"), Col("fp8 mm", 4), Col("HBM"), Col("step"),
+            Col("KV frac", 5), Col("admission", 6, "left"), Col("src", 1, "left", wrap=True)]
     rows = [[e.key, f"{e.matmul_efficiency('bf16'):.2f}", f"{e.matmul_efficiency('fp8'):.2f}",
              f"{e.memory_efficiency:.2f}",
              f"{e.step_overhead_fixed_s * 1e3:g}+{e.step_overhead_per_layer_s * 1e3:g}/L ms",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from ..errors import InputError
 from ..hardware import PrecisionName
@@ -15,6 +14,7 @@ from ..perf.swarm import estimate_swarm
 from .format import gbytes, seconds, usd
 from .output import out_console, print_json
 from .shared_compute import render_offload, render_swarm
+from .tables import Col, print_figures, print_lines, print_table
 
 
 def register(app: typer.Typer) -> None:
@@ -124,11 +124,7 @@ def render(e: Estimate) -> None:
     then the simulated percentiles when there is a simulation."""
     con = out_console()
     shape = f"{e.concurrency:,.0f} x {e.context:,} tokens" if e.mode == "batch" else f"ISL {e.isl} / OSL {e.osl}"
-    t = Table(title=f"{e.model} on {e.layout or f'{e.gpus}x {e.gpu}'} ({e.precision}), {shape}, engine {e.engine}",
-              title_justify="left")
-    t.add_column("figure")
-    t.add_column("value", justify="right")
-    t.add_column("note")
+    title = f"{e.model} on {e.layout or f'{e.gpus}x {e.gpu}'} ({e.precision}), {shape}, engine {e.engine}"
     rows = [
         ("weights", gbytes(e.weights_bytes), f"{gbytes(e.weights_bytes_per_gpu)} per GPU"),
         ("KV cache per token", f"{e.kv_bytes_per_token:,.0f} B", f"pool {gbytes(e.kv_pool_bytes_per_gpu)} per GPU"),
@@ -162,16 +158,13 @@ def render(e: Estimate) -> None:
          f"{e.energy_j_per_output_token:.3g} J/output token; idle {e.idle_power_w:,.0f} W"),
         ("binding", e.binding, ""),
     ]
-    for r in rows:
-        t.add_row(*r)
-    con.print(t)
-    con.print("decode step (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in e.breakdown_s.items()),
-              markup=False)
+    print_figures(con, rows, title=title)
+    print_lines(con, "decode step (ms): " + ", ".join(f"{k} {v * 1e3:.1f}" for k, v in e.breakdown_s.items()))
     if e.simulation is not None:
         _render_simulation(e)
     for n in e.notes:
-        con.print(f"note: {n}", markup=False)
-    con.print(f"provenance: {e.provenance}", soft_wrap=True, markup=False)
+        print_lines(con, f"note: {n}")
+    print_lines(con, f"provenance: {e.provenance}")
 
 
 def _render_simulation(e: Estimate) -> None:
@@ -179,13 +172,12 @@ def _render_simulation(e: Estimate) -> None:
     assert s is not None
     con = out_console()
     measured = s.requests - s.warmup
-    t = Table(title=f"simulated: {s.arrivals}, {measured:,} requests"
-                    + (f" after {s.warmup:,} warm-up" if s.warmup else "") + f", seed {s.seed}",
-              title_justify="left")
-    for name in ("metric", "mean", "p50", "p90", "p95", "p99"):
-        t.add_column(name, justify="left" if name == "metric" else "right")
-    for label, d in (("TTFT", s.ttft), ("TPOT", s.tpot), ("ITL", s.itl), ("E2E", s.e2e), ("queue", s.queue)):
-        t.add_row(label, *(seconds(getattr(d, k)) for k in ("mean", "p50", "p90", "p95", "p99")))
-    con.print(t)
-    con.print(f"simulated throughput: {s.output_tokens_per_s:,.0f} output tokens/s, {s.requests_per_s:,.2f} "
-              f"requests/s; mean batch {s.mean_running:,.1f}; preemptions {s.preemptions:,}", markup=False)
+    title = (f"simulated: {s.arrivals}, {measured:,} requests" + (f" after {s.warmup:,} warm-up" if s.warmup else "")
+             + f", seed {s.seed}")
+    stats = ("mean", "p50", "p90", "p95", "p99")
+    print_table(con, [Col("metric", 0, "left"), *(Col(k) for k in stats)],
+                [[label, *(seconds(getattr(d, k)) for k in stats)] for label, d in
+                 (("TTFT", s.ttft), ("TPOT", s.tpot), ("ITL", s.itl), ("E2E", s.e2e), ("queue", s.queue))],
+                title=title)
+    print_lines(con, f"simulated throughput: {s.output_tokens_per_s:,.0f} output tokens/s, {s.requests_per_s:,.2f} "
+                     f"requests/s; mean batch {s.mean_running:,.1f}; preemptions {s.preemptions:,}")

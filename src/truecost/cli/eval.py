@@ -7,8 +7,6 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import typer
-from rich import box
-from rich.table import Table
 
 from ..eval.results import EvalResult, EvalSummary
 from ..eval.run import run_eval
@@ -16,6 +14,7 @@ from .format import seconds, usd
 from . import output
 from .output import out_console
 from .progress import cli_progress
+from .tables import Col, print_lines, print_table
 
 _D = run_eval.__kwdefaults__
 
@@ -88,32 +87,23 @@ def _n(x: float | None) -> str:
     return "-" if x is None else f"{x:,.1f}"
 
 
-def _table(cols: list[str], title: str | None = None) -> Table:
-    t = Table(title=title, title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False,
-              padding=(0, 1))
-    for c in cols:
-        t.add_column(c, justify="left" if c == "domain" else "right", overflow="fold")
-    return t
-
-
 def render(r: EvalResult) -> None:
     """Accuracy and cost per domain, then tokens and latency per task, then how to read them."""
     con = out_console()
-    con.print(f"{r.model} at {r.url}", markup=False)
-    con.print(f"suite {r.suite}: {r.overall.n} questions", markup=False)
+    print_lines(con, f"{r.model} at {r.url}")
+    print_lines(con, f"suite {r.suite}: {r.overall.n} questions")
     rows = list(r.by_domain.items()) + ([("all", r.overall)] if len(r.by_domain) > 1 else [])
-    t = _table(["domain", "correct", "accuracy", "95% CI", "$/task", "$/correct"])
-    for name, s in rows:
-        t.add_row(name, f"{s.correct}/{s.graded}", _pct(s.accuracy), _ci(s), usd(s.usd_per_task),
-                  usd(s.usd_per_correct))
-    con.print(t)
-    t2 = _table(["domain", "prompt", "output", "reasoning", "TTFT p50", "E2E p50", "E2E p90"],
-                title="tokens per task (mean; output includes reasoning), latency per task")
-    for name, s in rows:
-        t2.add_row(name, _n(s.prompt_tokens.mean), _n(s.output_tokens.mean),
-                   _n(s.reasoning_tokens.mean), seconds(s.ttft_s.p50), seconds(s.e2e_s.p50),
-                   seconds(s.e2e_s.p90))
-    con.print(t2)
+    domain = Col("domain", 0, "left", wrap=True)
+    print_table(con, [domain, Col("correct", 1), Col("accuracy", 1), Col("95% CI", 2),
+                      Col("$/task", 1), Col("$/correct", 1)],
+                [[name, f"{s.correct}/{s.graded}", _pct(s.accuracy), _ci(s), usd(s.usd_per_task),
+                  usd(s.usd_per_correct)] for name, s in rows])
+    con.print()
+    print_table(con, [domain, Col("prompt", 1), Col("output", 1), Col("reasoning", 1),
+                      Col("TTFT p50", 2), Col("E2E p50", 2), Col("E2E p90", 3)],
+                [[name, _n(s.prompt_tokens.mean), _n(s.output_tokens.mean), _n(s.reasoning_tokens.mean),
+                  seconds(s.ttft_s.p50), seconds(s.e2e_s.p50), seconds(s.e2e_s.p90)] for name, s in rows],
+                title="tokens per task (mean; output includes reasoning), latency per task", spill=True)
     o = r.overall
     lines = [f"provenance: {r.provenance}; suite: {r.suite_source}. accuracy = correct / "
              f"graded answers, with its 95% Wilson interval; $/correct = $/task / accuracy."]
@@ -131,4 +121,4 @@ def render(r: EvalResult) -> None:
                      f"{j.prompt_tokens:,} prompt + {j.output_tokens:,} output tokens{cost} "
                      f"(not in $/task).")
     for line in lines:
-        con.print(line, markup=False)
+        print_lines(con, line)

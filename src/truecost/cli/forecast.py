@@ -1,5 +1,6 @@
 """`truecost forecast`: each option's monthly cost as traffic grows, break-even volumes and the
-assumption that moves the answer most. A thin client of ``truecost.forecast``."""
+assumption that moves the answer most. A thin client of ``truecost.forecast``: tables that fit
+the terminal (``cli/tables.py``), ``--json``, or ``--format csv`` (one row per month)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import typer
 
 from ..forecast import Forecast, forecast as run_forecast
 from .format import usd
-from .output import print_json
-from .plain_tables import note, print_table, table
+from .output import out_console, print_json
+from .tables import Col, OutputFormat, Sources, output_format, print_csv, print_lines, print_table
 
 _DEFAULTS = run_forecast.__kwdefaults__  # the API owns the defaults; help only quotes them
 
@@ -32,15 +33,25 @@ def forecast(
     scale_step: Annotated[int, typer.Option(help="Autoscaling adds replicas in steps of this.")]
     = _DEFAULTS["scale_step"],
     min_replicas: Annotated[int, typer.Option(help="Replicas that always run.")] = _DEFAULTS["min_replicas"],
+    fmt: Annotated[OutputFormat | None, typer.Option("--format", help="table (default), json, or csv: "
+                                                     "one row per month.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="JSON on stdout instead of tables.")] = False,
 ) -> None:
     """Month-by-month cost of each option with traffic growth and a daily demand shape."""
+    out = output_format(fmt, json_out)
     f = run_forecast(workload, months=months, growth=growth, diurnal=diurnal, scale_step=scale_step,
                      min_replicas=min_replicas)
-    if json_out:
-        print_json(f.to_dict())
-    else:
-        render(f)
+    match out:
+        case OutputFormat.json:
+            print_json(f.to_dict())
+        case OutputFormat.csv:
+            print_csv(f.monthly_rows())
+        case _:
+            render(f)
+
+
+def note(text: str) -> None:
+    print_lines(out_console(), text)
 
 
 def _tasks(v: float | None) -> str:
@@ -53,29 +64,32 @@ def _plural(n: float, word: str) -> str:
 
 def render(f: Forecast) -> None:
     n = f.months
+    con = out_console()
     note(f"{f.workload}: {n} months from {f.tasks_per_day[0]:,.0f} tasks/day, "
          f"{f.growth_per_month:+.1%}/month ({f.tasks_per_day[-1]:,.0f} tasks/day in month {n})")
     months = sorted({1, n})
-    t = table(("option", "left"), ("plan", "left"), *((f"month {m}", "right") for m in months),
-              (f"{n} months", "right"))
-    notes: dict[str, int] = {}
+    cols = [Col("option", 0, "left", wrap=True), Col("plan", 0, "left"), *(Col(f"month {m}", 1) for m in months),
+            Col(f"{n} months", 1)]
+    sources = Sources()
+    rows: list[list[str]] = []
     for o in f.options:
-        refs = " ".join(f"[{notes.setdefault(v, len(notes) + 1)}]" for v in o.provenance.values())
+        refs = " ".join(f"[{sources.number(v)}]" for v in o.provenance.values())
         plans = sorted(o.monthly_usd.items(), key=lambda kv: sum(kv[1]))
+        if rows:
+            rows.append([""] * len(cols))  # a blank line between options
         for i, (plan, series) in enumerate(plans):
             label = o.label if i == 0 else ("  " + refs if i == 1 else "")
             best = " *" if len(plans) > 1 and plan == o.best_plan else ""
-            t.add_row(label, plan + best, *(usd(series[m - 1]) for m in months), usd(sum(series)))
+            rows.append([label, plan + best, *(usd(series[m - 1]) for m in months), usd(sum(series))])
         if len(plans) == 1:
-            t.add_row("  " + refs, "", *("" for _ in months), "")
-        t.add_section()
-    print_table(t)
-    note("* the option's cheapest plan (monthly figures for every month: --json)")
+            rows.append(["  " + refs, "", *("" for _ in months), ""])
+    print_table(con, cols, rows)
+    note("* the option's cheapest plan (monthly figures for every month: --json or --format csv)")
     for o in f.options:
         if o.kind == "self-hosted":
             peak = o.replicas["peak"]
-            note(f"  {o.label}: replicas of {o.how}; {_plural(peak[0], 'replica')} at the "
-                 f"peak in month 1, {peak[-1]:g} in month {n}")
+            print_lines(con, f"  {o.label}: replicas of {o.how}; {_plural(peak[0], 'replica')} at the "
+                             f"peak in month 1, {peak[-1]:g} in month {n}", hang=2)
     for x in f.notes:
         note(f"note: {x}")
     for label, why in f.excluded.items():
@@ -84,8 +98,8 @@ def render(f: Forecast) -> None:
     _render_sensitivity(f)
     for a in f.assumptions:
         note(f"assumes: {a}")
-    for text, k in notes.items():
-        note(f"[{k}] {text}")
+    for line in sources.lines():
+        note(line)
 
 
 def _render_break_even(f: Forecast) -> None:
@@ -95,27 +109,27 @@ def _render_break_even(f: Forecast) -> None:
     note("break-even: tasks/day from which each self-hosted option, on demand, costs no more "
          "than each API; month: the first forecast month in which it does")
     plans = [p for p in ("on-demand", "autoscaled") if any(b.plan == p for b in f.break_even)]
-    t = table(("self-hosted vs API", "left"), *((p, "right") for p in plans), ("month", "right"))
-    rows: dict[tuple[str, str], dict[str, object]] = {}
+    cols = [Col("self-hosted vs API", 0, "left", wrap=True), *(Col(p, 1) for p in plans), Col("month", 1)]
+    cells: dict[tuple[str, str], dict[str, object]] = {}
     for b in f.break_even:
         cell = "never" if b.tasks_per_day is None else _tasks(b.tasks_per_day)
         if b.always_from is not None and b.tasks_per_day is not None \
                 and b.always_from > b.tasks_per_day * 1.0001:
             cell += f"\n(all >{_tasks(b.always_from)})"
-        r = rows.setdefault((b.self_hosted, b.api), {})
+        r = cells.setdefault((b.self_hosted, b.api), {})
         r[b.plan] = cell
         months = [m for m in (r.get("month"), b.month) if isinstance(m, int)]
         r["month"] = min(months) if months else None
+    rows: list[list[str]] = []
     last = None
-    for (sh, api), r in rows.items():
+    for (sh, api), r in cells.items():
         if sh != last:
             if last is not None:
-                t.add_section()
-            t.add_row(sh, *("" for _ in plans), "")
+                rows.append([""] * len(cols))
+            rows.append([sh, *("" for _ in plans), ""])
             last = sh
-        t.add_row("  " + api, *(str(r.get(p, "-")) for p in plans),
-                  str(r["month"]) if r["month"] else "-")
-    print_table(t)
+        rows.append(["  " + api, *(str(r.get(p, "-")) for p in plans), str(r["month"]) if r["month"] else "-"])
+    print_table(out_console(), cols, rows)
     if any(b.tasks_per_day is None for b in f.break_even):
         note("never: even with every replica busy, self-hosting costs more per task than the API")
     if any(b.always_from is not None and b.tasks_per_day is not None
@@ -131,14 +145,15 @@ def _render_sensitivity(f: Forecast) -> None:
     note("")
     note(f"sensitivity: {f.months}-month total of the cheapest option, one assumption at a time "
          f"(base: {base.label}, {base.best_plan}, {usd(base.total_usd())})")
-    t = table(("assumption", "left"), ("change", "right"), ("cheapest option, plan", "left"),
-              ("total", "right"), ("vs base", "right"))
+    cols = [Col("assumption", 0, "left"), Col("change", 0), Col("cheapest option, plan", 2, "left", wrap=True),
+            Col("total", 1), Col("vs base", 1)]
+    rows = []
     last = None
     for s in f.sensitivity:
-        t.add_row(s.assumption if s.assumption != last else "", f"{s.change:+.0%}", s.cheapest,
-                  usd(s.total_usd), f"{s.vs_base:+.1%}")
+        rows.append([s.assumption if s.assumption != last else "", f"{s.change:+.0%}", s.cheapest,
+                     usd(s.total_usd), f"{s.vs_base:+.1%}"])
         last = s.assumption
-    print_table(t)
+    print_table(out_console(), cols, rows)
     top = f.sensitivity[0]
     note(f"moves the answer most: {top.assumption} "
          f"({max(abs(s.vs_base) for s in f.sensitivity if s.assumption == top.assumption):.0%} "

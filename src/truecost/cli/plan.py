@@ -1,20 +1,20 @@
-"""`truecost plan`: the cheapest deployment that meets a workload's SLOs, and the Pareto frontier."""
+"""`truecost plan`: the cheapest deployment that meets a workload's SLOs, and the Pareto frontier.
+A thin client of ``truecost.plan``: text and tables (``cli/tables.py``), ``--json``, or ``--format csv``
+(one row per option that meets the objectives, as ``--json``'s ``options``)."""
 
 from __future__ import annotations
 
-import textwrap
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
 from ..errors import InputError, TruecostError
 from ..plan import MAX_BATCHES, Plan, PlanPoint, plan as run_plan
 from .format import seconds, usd
 from .output import out_console, print_json
 from .progress import cli_progress
+from .tables import Col, OutputFormat, Sources, output_format, print_csv, print_lines, print_table
 
 
 def register(app: typer.Typer) -> None:
@@ -45,11 +45,14 @@ def plan(
                                                         "nvfp4 and the model's native one).")] = None,
     max_batch: Annotated[str, typer.Option("--max-batch", help="Engine max batch sizes to search.")] =
         ",".join(str(b) for b in MAX_BATCHES),
+    fmt: Annotated[OutputFormat | None, typer.Option("--format", help="table (default), json, or csv: "
+                                                     "one row per option that meets the SLOs.")] = None,
     json_out: Annotated[bool, typer.Option("--json", help="Print JSON to stdout.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress on stderr.")] = False,
 ) -> None:
     """Search GPU type x count x layout x precision x engine x max batch x replicas (and the API
     offers) for the cheapest option that meets the SLOs at the peak rate."""
+    out = output_format(fmt, json_out)
     bars = cli_progress(quiet)
     try:
         p = run_plan(workload, slo=slo, gpus=_names(gpus), engines=_names(engines), precisions=_names(precisions),
@@ -57,10 +60,13 @@ def plan(
     finally:
         if bars is not None:
             bars.stop()
-    if json_out:
-        print_json(p.to_dict())
-    else:
-        render(p)
+    match out:
+        case OutputFormat.json:
+            print_json(p.to_dict())
+        case OutputFormat.csv:
+            print_csv(p.to_dict()["options"])
+        case _:
+            render(p)
     if p.unmet:
         raise TruecostError(p.unmet)
 
@@ -94,16 +100,15 @@ def render(p: Plan) -> None:
     con = out_console()
 
     def line(text: str) -> None:  # wrapped at the console's width, continuation lines indented
-        con.print("\n".join(textwrap.wrap(text, con.width, subsequent_indent="  ", break_on_hyphens=False))
-                  if text else "", markup=False, highlight=False, soft_wrap=True)
+        print_lines(con, text, hang=2)
     s = p.searched
     line(f"{p.workload}: peak {_rate(p.peak_requests_per_s)} req/s; SLO {', '.join(p.objectives) or 'none'}")
     line(f"searched {s['configurations']:,} configurations: {s['fit']:,} fit in memory, "
          f"{s['within_slo_as_means']:,} meet the SLO as steady-state means; {s['simulated']} simulated, "
          f"{s['confirmed']} confirmed")
     stats = (p.ttft_stat, p.tpot_stat)
-    sources: dict[str, int] = {}  # price provenance -> footnote, in order of first use
-    ref = lambda pt: sources.setdefault(pt.option.provenance["price"], len(sources) + 1)  # noqa: E731
+    sources = Sources()  # price provenance -> footnote, in order of first use
+    ref = lambda pt: sources.number(pt.option.provenance["price"])  # noqa: E731
     if p.best is not None:
         line("")
         line(f"cheapest: {_summary(p.best, stats, ref(p.best) if p.best.config else None)}")
@@ -114,19 +119,16 @@ def render(p: Plan) -> None:
             line(f"runner-up, {by}: {_summary(r, stats, ref(r) if r.config else None)}")
     if p.frontier:
         line("")
-        t = Table(title=f"Pareto frontier: $/task vs TTFT {p.ttft_stat} and TPOT {p.tpot_stat} (simulated at the peak)",
-                  title_justify="left", box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False)
-        t.add_column("#", justify="right")
-        t.add_column("option", overflow="fold", ratio=1)
-        t.add_column("$/task", justify="right", no_wrap=True)
-        t.add_column(f"TTFT {p.ttft_stat}", justify="right", no_wrap=True)
-        t.add_column(f"TPOT {p.tpot_stat}", justify="right", no_wrap=True)
-        t.add_column("binds", overflow="fold")
+        cols = [Col("#", 0), Col("option", 0, "left", wrap=True), Col("$/task", 1), Col(f"TTFT {p.ttft_stat}", 1),
+                Col(f"TPOT {p.tpot_stat}", 1), Col("binds", 2, "left", wrap=True)]
+        rows = []
         for i, pt in enumerate(p.frontier, 1):
             option, binds = _point_cells(pt, ref(pt))
-            t.add_row(str(i), option, usd(pt.option.usd_per_task), seconds(pt.option.ttft_s), seconds(pt.option.tpot_s),
-                      binds)
-        con.print(t)
+            rows.append([str(i), option, usd(pt.option.usd_per_task), seconds(pt.option.ttft_s),
+                         seconds(pt.option.tpot_s), binds])
+        print_table(con, cols, rows, spill=True, title=f"Pareto frontier: $/task vs TTFT {p.ttft_stat} and TPOT "
+                                                       f"{p.tpot_stat} (simulated at the peak)")
+        line("")
     apis = [pt for pt in p.options if pt.config is None]
     if apis:
         line("API offers (latency not modelled: measure it with `truecost bench`):")
@@ -138,5 +140,5 @@ def render(p: Plan) -> None:
         line(f"not searched: {', '.join(keys)}: {why}")
     for a in p.assumptions:
         line(f"assumes: {a}")
-    for text, n in sources.items():
+    for text, n in sources.texts.items():
         line(f"price [{n}]: {text}")

@@ -6,14 +6,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich import box
-from rich.table import Table
 
 from ..errors import InputError
 from ..eval.graders import wilson
 from ..route import RouteResult, simulate_route
 from .format import usd
 from .output import emit, out_console
+from .tables import Col, print_lines, print_table
 
 route_app = typer.Typer(help="Routing what-ifs over per-question outcomes of several models.",
                         no_args_is_help=True)
@@ -24,7 +23,7 @@ def register(app: typer.Typer) -> None:
         app.add_typer(route_app, name="route")
 
 
-def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
+def parse_pairs(values: list[str] | None, what: str) -> dict[str, str]:
     out = {}
     for v in values or []:
         key, sep, value = v.rpartition("=")
@@ -34,18 +33,18 @@ def _pairs(values: list[str] | None, what: str) -> dict[str, str]:
     return out
 
 
-def _number(text: str, what: str) -> float:
+def parse_number(text: str, what: str) -> float:
     try:
         return float(text)
     except ValueError:
         raise InputError(f"{what} needs a number, got '{text}'") from None
 
 
-def _tokens(text: str) -> tuple[float, float]:
+def parse_tokens(text: str, what: str = "--tokens") -> tuple[float, float]:
     i, sep, o = text.partition(":")
     if not sep:
-        raise InputError(f"--tokens takes MODEL=IN:OUT (tokens per task), got '{text}'")
-    return _number(i, "--tokens"), _number(o, "--tokens")
+        raise InputError(f"{what} takes MODEL=IN:OUT (tokens per task), got '{text}'")
+    return parse_number(i, what), parse_number(o, what)
 
 
 @route_app.command("simulate")
@@ -70,10 +69,10 @@ def simulate(
 ) -> None:
     """Each model alone, random mixes, cascades and the oracle, with RouteLLM's measures."""
     result = simulate_route(
-        outcomes, usd_per_task={k: _number(v, "--usd-per-task") for k, v in
-                                _pairs(usd_per_task, "--usd-per-task").items()},
-        offers=dict(_pairs(offer, "--offer")),
-        tokens={k: _tokens(v) for k, v in _pairs(tokens, "--tokens").items()},
+        outcomes, usd_per_task={k: parse_number(v, "--usd-per-task") for k, v in
+                                parse_pairs(usd_per_task, "--usd-per-task").items()},
+        offers=dict(parse_pairs(offer, "--offer")),
+        tokens={k: parse_tokens(v) for k, v in parse_pairs(tokens, "--tokens").items()},
         cheap=cheap, strong=strong, cheap_sample=cheap_sample, score=score)
     emit(result, json_out, render)
 
@@ -84,41 +83,37 @@ def _pct(x: float | None) -> str:
 
 def render(r: RouteResult) -> None:
     con = out_console()
-    con.print(f"routing over {r.questions:,} questions answered by every model:", markup=False)
+    print_lines(con, f"routing over {r.questions:,} questions answered by every model:")
     for m in r.models:
         role = "cheap" if m.name == r.cheap else "strong" if m.name == r.strong else "other"
         lo, hi = wilson(sum(m.correct), len(m.correct)) or (0.0, 0.0)
         cost = f", {usd(m.usd_per_task)}/task" if m.usd_per_task is not None else ""
-        con.print(f"  {role + ':':7} {m.name}", markup=False)
-        con.print(f"          {m.accuracy:.1%} correct (95% CI {lo:.1%}-{hi:.1%}){cost}",
-                  markup=False)
-
-    t = Table(box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
-    for c in ("policy", "strong calls", "accuracy", "$/task", "$/correct"):
-        t.add_column(c, justify="left" if c == "policy" else "right", overflow="fold")
+        print_lines(con, f"  {role + ':':7} {m.name}")
+        print_lines(con, f"          {m.accuracy:.1%} correct (95% CI {lo:.1%}-{hi:.1%}){cost}")
+    rows = []
     for p in r.points:
         label = p.label
         if p.policy == "alone":
             name = label.removesuffix(" alone")
             label = ("cheap alone" if name == r.cheap else "strong alone" if name == r.strong
                      else label)
-        t.add_row(label, _pct(p.strong_share), _pct(p.accuracy), usd(p.usd_per_task),
-                  usd(p.usd_per_correct))
-    con.print(t)
-    t2 = Table(title="RouteLLM's measures (Ong et al. 2024)",
-               title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, padding=(0, 1))
-    for c in ("curve", "APGR", "CPT(50%)", "CPT(80%)", "$ saved at strong-1pt"):
-        t2.add_column(c, justify="left" if c == "curve" else "right", overflow="fold")
-    for c in r.curves:
-        t2.add_row(c.policy, "-" if c.apgr is None else f"{c.apgr:.3f}", _pct(c.cpt50),
-                   _pct(c.cpt80), _pct(c.usd_saved_within_1pt))
-    con.print(t2)
-    con.print("random: the expected accuracy and $ of sending that share of questions to the "
-              "strong model at random. cascade: the cheap model answers all, the strong one "
-              "those the signal flags (both paid). oracle: the cheapest correct model per "
-              "question, a bound. $ saved at strong-1pt: share of the strong model's $/task "
-              "saved by the curve's cheapest point within 1 accuracy point of it.",
-              markup=False)
+        rows.append([label, _pct(p.strong_share), _pct(p.accuracy), usd(p.usd_per_task),
+                     usd(p.usd_per_correct)])
+    con.print()
+    print_table(con, [Col("policy", 0, "left", wrap=True), Col("strong calls", 1), Col("accuracy", 1),
+                      Col("$/task", 1), Col("$/correct", 2)], rows)
+    con.print()
+    print_table(con, [Col("curve", 0, "left"), Col("APGR", 1), Col("CPT(50%)", 1), Col("CPT(80%)", 1),
+                      Col("$ saved at\nstrong-1pt", 1)],
+                [[c.policy, "-" if c.apgr is None else f"{c.apgr:.3f}", _pct(c.cpt50), _pct(c.cpt80),
+                  _pct(c.usd_saved_within_1pt)] for c in r.curves],
+                title="RouteLLM's measures (Ong et al. 2024)")
+    con.print()
+    print_lines(con, "random: the expected accuracy and $ of sending that share of questions to the "
+                     "strong model at random. cascade: the cheap model answers all, the strong one "
+                     "those the signal flags (both paid). oracle: the cheapest correct model per "
+                     "question, a bound. $ saved at strong-1pt: share of the strong model's $/task "
+                     "saved by the curve's cheapest point within 1 accuracy point of it.")
     for m in r.models:
         price = f"; price {m.price}" if m.price else ""
-        con.print(f"{m.name}: outcomes {m.source}{price}.", markup=False)
+        print_lines(con, f"{m.name}: outcomes {m.source}{price}.")

@@ -16,7 +16,7 @@ from ..bench import delete_run, export_run, list_runs, load_run, tag_run
 from ..errors import InputError
 from .bench import emit_result
 from .output import out_console, print_json
-from .tables import Col, OutputFormat, output_format, print_table
+from .tables import Col, OutputFormat, output_format, print_lines, print_table
 
 runs_app = typer.Typer(help="Benchmark runs in the result store ($TRUECOST_DB or "
                        "~/.truecost/truecost.duckdb): list, show, export, tag, delete.",
@@ -47,9 +47,8 @@ def list_(tag: Annotated[list[str] | None, typer.Option(
         return
     con = out_console()
     if not runs:
-        con.print("no runs stored yet (truecost bench URL --model M)" if not tag else
-                  f"no run carries the tag{'s' if len(tag) > 1 else ''} {', '.join(tag)}",
-                  markup=False)
+        print_lines(con, "no runs stored yet (truecost bench URL --model M)" if not tag else
+                    f"no run carries the tag{'s' if len(tag) > 1 else ''} {', '.join(tag)}")
         return
     cols = [Col("run", 0, "left"), Col("status", 1, "left"), Col("model", 1, "left"),
             Col("points", 2), Col("requests", 2), Col("ok", 2), Col("tags", 3, "left", wrap=True),

@@ -1,27 +1,27 @@
 """Rendering of shared compute: a swarm (``estimate --swarm``), offloading (``estimate --offload``)
 and a consortium (``train --consortium``). Key/value tables that fit 80 columns (numbers never
-wrap; notes fold), the per-server table fitted by dropping low-priority columns."""
+wrap; notes fold), the per-server table fitted by leaving low-priority columns out with a note,
+notes and provenance wrapped (all through ``cli/tables.py``)."""
 
 from __future__ import annotations
-
-from rich.table import Table
 
 from ..consortium import Consortium
 from ..perf.offload import OffloadEstimate
 from ..perf.swarm import SwarmEstimate
-from .catalog import Col, render_table
+from .catalog import render_table
 from .format import gbytes, seconds, usd
 from .output import out_console
+from .tables import Col, print_figures, print_lines
 
 
 def _kv(title: str, rows: list[tuple[str, str, str]]) -> None:
-    t = Table(title=title, title_justify="left")
-    t.add_column("figure", no_wrap=True)
-    t.add_column("value", justify="right", no_wrap=True)
-    t.add_column("note", overflow="fold")
-    for r in rows:
-        t.add_row(*r)
-    out_console().print(t)
+    print_figures(out_console(), rows, title=title)
+
+
+def _lines(*lines: str) -> None:
+    con = out_console()
+    for line in lines:
+        print_lines(con, line)
 
 
 def _rate(x: float) -> str:
@@ -47,9 +47,8 @@ def render_swarm(e: SwarmEstimate) -> None:
          _mtok(e.usd_per_mtok, e.usd_per_mtok_batch)),
         ("binding", e.binding, "of the one-sequence step"),
     ])
-    cols = [Col("#", "right"), Col("gpu"), Col("layers", "right"), Col("share", "right", drop=3),
-            Col("weights", "right", drop=2), Col("decode", "right"), Col("hop", "right"),
-            Col("max seqs", "right", drop=1)]
+    cols = [Col("#", 0), Col("gpu", 1, "left"), Col("layers"), Col("share", 4), Col("weights", 3),
+            Col("decode"), Col("hop"), Col("max seqs", 2)]
     rows = [[str(s.server + 1), s.gpu, f"{s.first_layer}-{s.first_layer + s.layers - 1}", f"{s.share:g}",
              gbytes(s.weights_bytes), seconds(s.decode_s), seconds(s.hop_s), f"{s.max_sequences:,}"]
             for s in e.slices]
@@ -76,11 +75,7 @@ def render_offload(e: OffloadEstimate) -> None:
          _mtok(e.usd_per_mtok, e.usd_per_mtok_batch)),
         ("binding", e.binding, "of the one-sequence step"),
     ])
-    con = out_console()
-    con.print(f"cost: {e.cost_note}", soft_wrap=True, markup=False)
-    for n in e.notes:
-        con.print(f"note: {n}", soft_wrap=True, markup=False)
-    con.print(f"provenance: {e.provenance}", soft_wrap=True, markup=False)
+    _lines(f"cost: {e.cost_note}", *(f"note: {n}" for n in e.notes), f"provenance: {e.provenance}")
 
 
 def render_consortium(c: Consortium) -> None:
@@ -99,7 +94,6 @@ def render_consortium(c: Consortium) -> None:
             f"members for a member's cost <= {usd(c.budget_usd)}" if c.break_even_members is not None
             else f"no N: the floor exceeds {usd(c.budget_usd)}")] if c.budget_usd is not None else []),
     ])
-    con = out_console()
-    con.print(f"shared R&D {f:g}: {c.shared_rnd.provenance}; {c.shared_rnd_note}", soft_wrap=True, markup=False)
-    con.print(f"R&D multiplier {m:.2f}: {est.rnd_multiplier.provenance}", soft_wrap=True, markup=False)
-    con.print(f"final run: {est.usd.provenance}; {est.gpu_hours.value:,.0f} GPU-hours", soft_wrap=True, markup=False)
+    _lines(f"shared R&D {f:g}: {c.shared_rnd.provenance}; {c.shared_rnd_note}",
+           f"R&D multiplier {m:.2f}: {est.rnd_multiplier.provenance}",
+           f"final run: {est.usd.provenance}; {est.gpu_hours.value:,.0f} GPU-hours")

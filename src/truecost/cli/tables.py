@@ -15,9 +15,12 @@ redirected, unless ``COLUMNS`` says otherwise):
    tables, each row prints as its keys and then one ``header  value`` line per column.
 
 Numbers, ids and names never wrap and are never cut, so no cell ever ends in "…". Lines carry
-no trailing blanks. ``OutputFormat`` and ``output_format`` give each verb ``--format
+no trailing blanks. A row of empty cells prints as a blank line (it separates groups of rows).
+``print_figures`` is the key/value table of one result (figure, value, note); ``print_lines``
+prints text wrapped at the width (``hang`` indents the lines after the first); ``Sources``
+numbers footnotes. ``OutputFormat`` and ``output_format`` give each verb ``--format
 table|json|csv`` beside its ``--json``; CSV rows come from ``truecost.rows`` (the numbers of the
-``--json`` document, one row per option or operating point).
+``--json`` document, one row per option, operating point, month or group).
 """
 
 from __future__ import annotations
@@ -38,7 +41,8 @@ from rich.text import Text
 from ..errors import InputError
 from ..rows import csv_text
 
-__all__ = ["Col", "OutputFormat", "output_format", "print_csv", "print_lines", "print_table"]
+__all__ = ["Col", "OutputFormat", "Sources", "output_format", "print_csv", "print_figures", "print_lines",
+           "print_table"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,15 +83,54 @@ def wrap(text: str, width: int) -> list[str]:
     piece longer than ``width`` stays whole (so a line may be longer)."""
     lines: list[str] = []
     for para in text.split("\n"):
+        lead = _lead(para)  # an indented line ("  [1] [2]") keeps its indent on every line
         line = ""
         for piece, spaced in _pieces(para):
             joined = (line + " " + piece) if (line and spaced) else line + piece
-            if line and cell_len(joined) > width:
-                lines.append(line)
+            if line and cell_len(joined) + len(lead) > width:
+                lines.append(lead + line)
                 line = piece
             else:
                 line = joined
-        lines.append(line)
+        lines.append(lead + line)
+    return lines
+
+
+def _lead(line: str) -> str:
+    return line[:len(line) - len(line.lstrip())]
+
+
+def prose(text: str, width: int, hang: int = 0) -> list[str]:
+    """Running text in lines of at most ``width`` cells: words stay whole and move to the next
+    line; a word too long for a line of its own breaks after a "/" (a URL, a path), and one
+    without a "/" stays whole. Blanks between words on a line are kept as given (aligned
+    text stays aligned); a paragraph's leading blanks indent all its lines, and ``hang``
+    indents its continuation lines further."""
+    lines: list[str] = []
+    for para in text.split("\n"):
+        line, indent = "", _lead(para)
+        hang_at = " " * (len(indent) + hang)
+        for m in re.finditer(r"(\s*)(\S+)", para.strip()):
+            gap, word = m.groups()
+            limit = width - len(indent)
+            joined = f"{line}{gap}{word}" if line else word
+            if cell_len(joined) <= limit:
+                line = joined
+                continue
+            if line:
+                lines.append(indent + line)
+                line, indent = "", hang_at
+                limit = width - len(indent)
+            if cell_len(word) <= limit:
+                line = word
+                continue
+            for piece in _split_word(word):
+                if line and cell_len(line + piece) > limit:
+                    lines.append(indent + line)
+                    line, indent = "", hang_at
+                    limit = width - len(indent)
+                line += piece
+        lines.append(indent + line)
     return lines
 
 
@@ -96,8 +139,8 @@ def _natural(texts: Sequence[str]) -> int:
 
 
 def _longest_piece(texts: Sequence[str]) -> int:
-    return max((cell_len(p) for t in texts for line in t.split("\n") for p, _ in _pieces(line)),
-               default=0)
+    return max((len(_lead(line)) + cell_len(p) for t in texts for line in t.split("\n")
+                for p, _ in _pieces(line)), default=0)
 
 
 MAX_PARTS = 3  # continuation tables beyond this: print rows as key/value lines instead
@@ -173,11 +216,14 @@ def layout(cols: Sequence[Col], rows: Sequence[Sequence[str]], width: int, *,
     return Layout(tuple(parts), tuple(sorted(rest)), False)
 
 
-def print_lines(con: Console, renderable: Any) -> None:
-    """Render at the console's width and print each line without trailing blanks (a string
-    is plain text: no markup)."""
+def print_lines(con: Console, renderable: Any, *, hang: int = 0) -> None:
+    """Print a string as running text wrapped at the console's width (``prose``: plain text,
+    no markup; ``hang`` indents its continuation lines), or render anything else at that width;
+    either way each line without trailing blanks."""
     if isinstance(renderable, str):
-        renderable = Text(renderable)
+        for line in prose(renderable, con.width, hang):
+            con.print(Text(line), soft_wrap=True)
+        return
     for line in con.render_lines(renderable, con.options, pad=False):
         text = Text.assemble(*((s.text, s.style or "") for s in line if not s.control))
         text.rstrip()
@@ -211,6 +257,43 @@ def print_table(con: Console, cols: Sequence[Col], rows: Sequence[Sequence[str]]
         print_lines(con, f"not shown at {con.width} columns: {names} (a wider terminal or "
                          f"{shown_by} shows them)")
     return fitted
+
+
+def print_figures(con: Console, rows: Sequence[tuple[str, str, str]], *, title: str | None = None,
+                  headers: tuple[str, str, str] = ("figure", "value", "note")) -> Layout:
+    """One result as a key/value table: the figure's name and its value are keys (never cut:
+    a value is a number with its unit), the note wraps beside them."""
+    cols = [Col(headers[0], 0, "left"), Col(headers[1], 0), Col(headers[2], 1, "left", wrap=True)]
+    return print_table(con, cols, rows, title=title)
+
+
+class Sources:
+    """Numbered footnotes: the same text gets the same number, in order of first use.
+
+        >>> s = Sources(); s.ref("catalog: a"), s.ref("catalog: b", "catalog: a")
+        ('1', '1,2')
+    """
+
+    def __init__(self) -> None:
+        self.texts: dict[str, int] = {}
+
+    def number(self, text: str) -> int:
+        return self.texts.setdefault(text, len(self.texts) + 1)
+
+    def ref(self, *texts: str) -> str:
+        """The numbers of ``texts`` (empty ones skipped), runs of three or more as a range:
+        ``1,3`` or ``1-20``."""
+        nums = sorted({self.number(t) for t in texts if t})
+        runs: list[list[int]] = []
+        for n in nums:
+            if runs and n == runs[-1][-1] + 1:
+                runs[-1].append(n)
+            else:
+                runs.append([n])
+        return ",".join(f"{r[0]}-{r[-1]}" if len(r) > 2 else ",".join(map(str, r)) for r in runs)
+
+    def lines(self) -> list[str]:
+        return [f"[{n}] {t}" for t, n in self.texts.items()]
 
 
 def _fold(text: str, width: int, wrap_ok: bool) -> str:

@@ -13,7 +13,6 @@ from enum import Enum
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 
 from .. import train as api
 from ..consortium import consortium as run_consortium
@@ -22,7 +21,7 @@ from ..errors import InputError
 from ..provenance import Provenance
 from ..train import Figure, TrainPrecision
 from .tables import Col, OutputFormat, output_format, print_csv, print_lines, print_table
-from .output import print_json
+from .output import out_console, print_json
 from .shared_compute import render_consortium
 
 train_app = typer.Typer(
@@ -169,7 +168,7 @@ def trend(
         print(json.dumps(d, indent=2)) if out is OutputFormat.json else print_csv(d["points"])
         return
     compute = t.flops_growth_per_year is not None
-    console = _console()
+    console = out_console()
     print_table(console, [Col("year", 0, "left"), Col("training cost", 0),
                           *([Col("training FLOPs", 0)] if compute else [])],
                 [[str(p.year), _usd(p.usd), *([_sci(p.flops)] if compute else [])]
@@ -198,7 +197,7 @@ _LABELS = {
 def _render_estimate(est: api.TrainEstimate) -> None:
     c, m = est.compute, est.rnd_multiplier.value
     on = f"{est.gpus:,} x {est.gpu}" if est.gpus else est.gpu
-    console = _console()
+    console = out_console()
     print_table(console, [Col("assumption", 0, "left", wrap=True), Col("value", 0, "left"),
                           Col("source", 1, "left", wrap=True)],
                 [[_LABELS[key], _fmt(f), str(f.provenance)] for key, f in est.assumptions().items()],
@@ -230,12 +229,8 @@ def _emit(obj: Any, fmt: OutputFormat, title: str, rows: list[tuple[str, str, st
     elif fmt is OutputFormat.csv:
         print_csv([_plain(obj)])
     else:
-        print_table(_console(), [Col("figure", 0, "left"), Col("value", 0, "left"),
+        print_table(out_console(), [Col("figure", 0, "left"), Col("value", 0, "left"),
                                  Col("source", 1, "left", wrap=True)], rows, title=title)
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False, markup=False)  # width from $COLUMNS when set
 
 
 def _fmt(f: Figure) -> str:

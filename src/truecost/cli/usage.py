@@ -1,5 +1,6 @@
 """`truecost usage import|reprice|budget`: real traffic in the store, re-priced and budgeted.
-A thin client of ``truecost.usage``: parse, call, render (tables fit 80 columns)."""
+A thin client of ``truecost.usage``: parse, call, render (tables that fit the terminal, through
+``cli/tables.py``; ``reprice --format csv``: one row per group and option)."""
 
 from __future__ import annotations
 
@@ -13,9 +14,9 @@ from .. import usage as api
 from ..errors import InputError
 from ..workload import Workload
 from .format import usd
-from .output import err_console, print_json
+from .output import err_console, out_console, print_json
 from .progress import cli_progress
-from .plain_tables import note, print_table, table
+from .tables import Col, OutputFormat, Sources, output_format, print_csv, print_lines, print_table
 
 usage_app = typer.Typer(help="Usage logs: import them into the result store, re-price them on "
                         "other options, check a month against a budget.", no_args_is_help=True)
@@ -30,6 +31,11 @@ _UTILISATION = Workload.model_fields["utilisation"].default  # the workload owns
 # closed sets from the API, as enums so that --help lists them and a bad value names them
 Format = Enum("Format", {f: f for f in api.FORMATS}, type=str)  # type: ignore[misc]
 By = Enum("By", {b: b for b in api.BY}, type=str)  # type: ignore[misc]
+
+
+def note(text: str) -> None:
+    """A line of text on stdout, wrapped at the terminal's width."""
+    print_lines(out_console(), text)
 
 
 def register(app: typer.Typer) -> None:
@@ -89,15 +95,22 @@ def reprice(
                                                       f"is sized for (default {_UTILISATION:g}).")] = None,
     ttft: Annotated[float | None, typer.Option(help="Self-hosted: TTFT objective, s.")] = None,
     tpot: Annotated[float | None, typer.Option(help="Self-hosted: TPOT objective, s.")] = None,
-    offers: OffersOpt = None, db: DbOpt = None, json_out: JsonOpt = False,
+    offers: OffersOpt = None, db: DbOpt = None,
+    fmt: Annotated[OutputFormat | None, typer.Option("--format", help="table (default), json, or csv: one "
+                                                     "row per group (--by) and option.")] = None,
+    json_out: JsonOpt = False,
 ) -> None:
     """What the imported traffic cost as logged, and what it would have cost on other options."""
+    out = output_format(fmt, json_out)
     r = api.reprice(_split(as_), since=since, until=until, by=by.value if by else None,
                     offers_file=offers, utilisation=utilisation, ttft_s=ttft, tpot_s=tpot, db=db)
-    if json_out:
-        print_json(r.to_dict())
-    else:
-        render_reprice(r)
+    match out:
+        case OutputFormat.json:
+            print_json(r.to_dict())
+        case OutputFormat.csv:
+            print_csv(r.group_rows())
+        case _:
+            render_reprice(r)
 
 
 def render_reprice(r: api.Repricing) -> None:
@@ -109,29 +122,32 @@ def render_reprice(r: api.Repricing) -> None:
     note(f"per request: {w.input_tokens / n:,.0f} input ({w.cached_tokens / max(w.input_tokens, 1):.0%} "
           f"cached), {w.output_tokens / n:,.0f} output{reasoning}")
     base = r.options[0].usd
-    notes: dict[str, int] = {}
-    t = table(("option", "left"), ("cost", "right"), ("per 1k req", "right"),
-               ("vs logged", "right"), ("sources", "left"))
+    sources = Sources()
+    con = out_console()
+    rows = []
     for o in r.options:
-        refs = " ".join(f"[{notes.setdefault(v, len(notes) + 1)}]" for v in o.provenance.values())
+        refs = " ".join(f"[{sources.number(v)}]" for v in o.provenance.values())
         ratio = f"{o.usd / base:.2f}x" if o.usd is not None and base else "-"
         label = o.label if o.kind == "api" else f"{o.label}\n  {o.how}"
-        t.add_row(label, usd(o.usd), usd(r.per_1k(o)), ratio, refs)
-    print_table(t)
+        rows.append([label, usd(o.usd), usd(r.per_1k(o)), ratio, refs])
+    print_table(con, [Col("option", 0, "left", wrap=True), Col("cost", 1), Col("per 1k req", 1),
+                      Col("vs logged", 2), Col("sources", 1, "left", wrap=True)], rows)
     if r.by:
-        g = table((r.by, "left"), ("option", "left"), ("cost", "right"), ("vs logged", "right"))
         groups = list(r.options[0].by_group)
         for o in r.options[1:]:
             groups += [k for k in o.by_group if k not in groups]
+        rows = []
         for k in groups:
+            if rows:
+                rows.append(["", "", "", ""])  # a blank line between groups
             logged = r.options[0].by_group.get(k, 0.0)
             for i, o in enumerate(r.options):
                 if o.usd is None:
                     continue
                 v = o.by_group.get(k, 0.0)
-                g.add_row(k if i == 0 else "", o.label, usd(v), f"{v / logged:.2f}x" if logged else "-")
-            g.add_section()
-        print_table(g)
+                rows.append([k if i == 0 else "", o.label, usd(v), f"{v / logged:.2f}x" if logged else "-"])
+        print_table(con, [Col(r.by, 0, "left"), Col("option", 0, "left", wrap=True), Col("cost", 1),
+                          Col("vs logged", 1)], rows)
     for o in r.options:
         if o.excluded:
             note(f"excluded: {o.label}: {o.excluded}")
@@ -139,8 +155,8 @@ def render_reprice(r: api.Repricing) -> None:
         note(f"not priced: {model} ({requests:,} requests): no offer; add one with --offers FILE")
     for a in r.assumptions:
         note(f"assumes: {a}")
-    for text, k in notes.items():
-        note(f"[{k}] {text}")
+    for line in sources.lines():
+        note(line)
 
 
 def _model_budgets(values: list[str]) -> dict[str, float]:
@@ -185,18 +201,15 @@ def render_budget(b: api.Budget) -> None:
           f"({verdict})")
     over = [d for d in b.days if d.over]
     note(f"days over {usd(b.daily_usd)}: {len(over)} of {len(b.days)}")
+    con = out_console()
     if over:
-        t = table(("day", "left"), ("spent", "right"), ("of daily budget", "right"))
-        for d in over:
-            t.add_row(d.day, usd(d.usd), f"{d.usd / b.daily_usd:.0%}")
-        print_table(t)
+        print_table(con, [Col("day", 0, "left"), Col("spent", 1), Col("of daily budget", 1)],
+                    [[d.day, usd(d.usd), f"{d.usd / b.daily_usd:.0%}"] for d in over])
     note("by model, projected at the month's pace:")
-    m = table(("model", "left"), ("spent", "right"), ("projected", "right"), ("budget", "right"),
-               ("status", "left"))
-    for x in b.models:
-        status = "-" if x.over is None else ("over" if x.over else "within")
-        m.add_row(x.model, usd(x.usd), usd(x.projected_usd), usd(x.budget_usd), status)
-    print_table(m)
+    print_table(con, [Col("model", 0, "left", wrap=True), Col("spent", 1), Col("projected", 1), Col("budget", 1),
+                      Col("status", 1, "left")],
+                [[x.model, usd(x.usd), usd(x.projected_usd), usd(x.budget_usd),
+                  "-" if x.over is None else ("over" if x.over else "within")] for x in b.models])
     for model, requests in b.unpriced.items():
         note(f"not priced: {model} ({requests:,} requests): no spend in the log and no offer; "
               f"add one with --offers FILE")

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from ..validation import Summary, ValidationReport, validate as run_validate
-from .catalog import Col, Sources, render_table
+from .catalog import render_table
 from .output import out_console, print_json
+from .tables import Col, Sources, print_lines
 
 
 class SuiteName(str, Enum):
@@ -55,9 +56,9 @@ def _small(x: float | None) -> str:
 def render(report: ValidationReport) -> None:
     setups, sources = Sources(), Sources()
     serving = report.engine is not None
-    cols = [Col("id"), Col("metric"), Col("unit", drop=3), Col("published", "right"),
-            Col("predicted", "right"), Col("error", "right"),
-            *([Col("bound", drop=4)] if report.suite != "training" else []), Col("setup", "right"), Col("src", "right")]
+    cols = [Col("id", 0, "left"), Col("metric", 1, "left"), Col("unit", 4, "left"), Col("published"),
+            Col("predicted"), Col("error"), *([Col("bound", 5, "left")] if report.suite != "training" else []),
+            Col("setup"), Col("src")]
     fmt = _small if report.suite == "swarm" else _value  # steps/s and ratios are small numbers
     rows = [[r.id, r.metric, r.unit, fmt(r.published), fmt(r.predicted), _pct(r.error),
              *([r.binding or "-"] if report.suite != "training" else []), setups.ref(r.description),
@@ -67,7 +68,7 @@ def render(report: ValidationReport) -> None:
             else "Petals swarms and offloading, single-sequence steps/s")
     units = {r.metric: r.unit for r in report.rows}
     con = out_console()
-    con.print(f"truecost validate: {what} vs published measurements", soft_wrap=True)
+    print_lines(con, f"truecost validate: {what} vs published measurements")
     render_table(cols, rows, footer=[
         _summary_line("all rows", report.summary),
         *(_summary_line(f"{m} ({units[m]})", s) for m, s in report.summary.by_metric.items()),

@@ -7,7 +7,9 @@ same model, GPU, GPU count and measured token counts at each point's load (the c
 closed-loop point, the rate of an open-loop one), made by the report's caller, one series per
 engine profile (the default, and a calibrated one when it exists). The CDFs are drawn from each
 request's TTFT and ITL over the point's measured window, the same per-request values
-``bench.metrics`` summarises; the markers on them are the summary's percentiles.
+``bench.metrics`` summarises; the markers on them are the summary's percentiles, and beside them
+(hollow) the percentiles of the prediction's serving simulation at the same load (``estimate
+--concurrency``/``--rate`` simulates), so measured and modelled tails meet on one chart.
 """
 
 from __future__ import annotations
@@ -187,22 +189,55 @@ def latency_cdfs(s: BenchSubject) -> Section | None:
             if values:
                 series.append(_cdf(values, p.label, i))
                 series.append(_percentile_marks(dist, p.label, i))
+            for pr in s.predictions:
+                e = pr.estimates.get(p.index)
+                if e is not None and e.simulation is not None:
+                    sim = e.simulation.ttft if which == 0 else e.simulation.itl
+                    series.append(_simulated_marks(sim, f"{p.label}, {pr.name}, simulated", i, e))
         figs.append(xy(series, Axis(f"{metric} (ms)", fmt=lambda v: f"{v:g}"),
                        Axis("fraction of requests", lo=0, hi=1, fmt=lambda v: f"{v:.0%}"),
                        title=f"{metric}: cumulative distribution per operating point", width=HALF))
     cols = [Column("label", "load", numeric=False), Column("summary.ttft.n", "n", str)]
     for m in ("ttft", "itl"):
         cols += [Column(f"summary.{m}.p{q}", f"{m.upper()} p{q}", seconds) for q in (50, 90, 95, 99)]
+    simulated = [i for i, pr in enumerate(s.predictions) if any(e.simulation for e in pr.estimates.values())]
+    for i in simulated:  # the prediction's simulated tail, keyed as `estimate --json` names it
+        cols += [Column(f"prediction[{i}].simulation.{m}.p{q}", f"{m.upper()} p{q} (sim, {s.predictions[i].short})",
+                        seconds) for m, q in _SIMULATED]
     rows = []
     for p in pts:
-        row: dict[str, Any] = {"_id": p.label, "label": p.label, "_tip": f"{p.label}: {r.provenance}"}
-        row |= {c.key: _get(p, c.key) for c in cols[1:]}
+        row: dict[str, Any] = {"_id": p.label, "label": p.label, "_tip": tip(f"{p.label}: {r.provenance}", *(
+            f"{pr.name}: {pr.estimates[p.index].simulation.provenance}" for pr in s.predictions  # type: ignore[union-attr]
+            if p.index in pr.estimates and pr.estimates[p.index].simulation))}
+        row |= {c.key: _get(p, c.key) for c in cols[1:] if not c.key.startswith("prediction[")}
+        for i in simulated:
+            e = s.predictions[i].estimates.get(p.index)
+            sim = e.simulation if e is not None else None
+            row |= {f"prediction[{i}].simulation.{m}.p{q}": getattr(getattr(sim, m), f"p{q}") if sim else None
+                    for m, q in _SIMULATED}
         rows.append(row)
     table = Table(tuple(cols), tuple(rows))
+    sources = [(s.command, r.to_dict())]
+    sources += [(pr.commands[k], e.to_dict()) for i in simulated for pr in (s.predictions[i],)
+                for k, e in pr.estimates.items()]
     return Section(
         key=f"{s.key}-latency", title=f"Latency distributions: {_run_name(r)}",
         intro=("Share of requests whose TTFT (time to first token) or ITL (mean inter-token "
                "latency of the request) is at most x, per operating point, over its measured "
-               "window; the dots are the run's p50, p90, p95 and p99."),
+               "window; the dots are the run's p50, p90, p95 and p99"
+               + ("; the hollow dots are the percentiles of the performance model's serving simulation "
+                  "at the same load (its ITL: every token's gap)." if simulated else ".")),
         figures=(Figure(tuple(figs), table),),
-        sources=((s.command, r.to_dict()),))
+        sources=tuple(sources))
+
+
+_SIMULATED = (("ttft", 50), ("ttft", 95), ("ttft", 99), ("itl", 50))  # (metric, percentile) in the table
+
+
+def _simulated_marks(dist: Any, name: str, color: int, e: Estimate) -> Series:
+    """The simulation's percentiles of one metric as hollow dots at (value, q)."""
+    marks = tuple(Mark(getattr(dist, f"p{q}") * 1e3, q / 100,
+                       tip(f"p{q} {seconds(getattr(dist, f'p{q}'))} simulated (n={dist.n})",
+                           str(e.simulation.provenance) if e.simulation else None))
+                  for q in (50, 90, 95, 99) if getattr(dist, f"p{q}") is not None)
+    return Series(name, marks, line=False, dashed=True, color=color, legend=False)

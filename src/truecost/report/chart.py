@@ -84,6 +84,7 @@ class Bar:
     series: str
     value: float
     tip: str
+    interval: tuple[float, float] | None = None  # drawn as a whisker (e.g. a 95% interval)
 
 
 # -- scales -----------------------------------------------------------------------------------
@@ -286,7 +287,8 @@ def _plottable(m: Mark, x: Axis, y: Axis) -> bool:
 def hbars(bars: Sequence[Bar], value: Axis, *, title: str, bar_px: int = 18,
           label_px: int = 210, colors: dict[str, int] | None = None, width: int = WIDTH) -> str:
     """Horizontal bars: one row per category (in first-seen order), one bar per series present
-    in it. Values may be negative (the axis then spans both sides of 0)."""
+    in it. Values may be negative (the axis then spans both sides of 0); a bar's ``interval``
+    is drawn as a whisker across it (the axis covers it)."""
     bars = [b for b in bars if math.isfinite(b.value)]
     categories = list(dict.fromkeys(b.category for b in bars))
     names = list(dict.fromkeys(b.series for b in bars))
@@ -297,7 +299,8 @@ def hbars(bars: Sequence[Bar], value: Axis, *, title: str, bar_px: int = 18,
     top = MARGIN["top"]
     height = top + rows_h + MARGIN["bottom"] + legend_h
     left = max(MARGIN["left"], label_px)
-    ticks, lo, hi = _domain([b.value for b in bars], value, zero=not value.log)
+    ticks, lo, hi = _domain([b.value for b in bars] + [v for b in bars if b.interval for v in b.interval],
+                            value, zero=not value.log)
     s = _Scale(lo, hi, value.log, left, width - MARGIN["right"])
     bottom = top + rows_h
     body = [_ticks(s, ticks, value.fmt, top, bottom, x_axis=True)]
@@ -314,6 +317,12 @@ def hbars(bars: Sequence[Bar], value: Axis, *, title: str, bar_px: int = 18,
             body.append(f'<rect class="mark bar" x="{_f(x0)}" y="{_f(y + 1)}" width="{_f(max(w, 1.0))}" '
                         f'height="{bar_px - 2}" fill="{_color(colors[b.series])}" tabindex="0" '
                         f'data-tip="{_attr(b.tip)}"/>')
+            if b.interval is not None and all(math.isfinite(v) for v in b.interval):
+                lo, hi = (s(min(max(v, s.lo), s.hi)) for v in b.interval)
+                mid = y + bar_px / 2
+                body.append(f'<path class="whisker" d="M{_f(lo)},{_f(mid)}H{_f(hi)}M{_f(lo)},{_f(mid - 4)}'
+                            f'V{_f(mid + 4)}M{_f(hi)},{_f(mid - 4)}V{_f(mid + 4)}" stroke="#333" '
+                            f'stroke-width="1.5" fill="none"/>')
             y += bar_px
         y += 10
     body.append(f'<line class="axis" x1="{_f(base)}" y1="{top}" x2="{_f(base)}" y2="{_f(bottom)}"/>'

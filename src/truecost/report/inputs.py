@@ -1,7 +1,9 @@
-"""What a report is built from: stored bench runs, workload files, training arguments and
-validation suites, turned into the subjects the views lay out — by calling the same public
-functions the commands call (``load_run``, ``compare``, ``train_cost``, ``validate``,
-``estimate``), so the page shows the numbers the commands print.
+"""What a report is built from: stored bench and eval runs, workload files (compared, forecast,
+planned), training arguments, routing outcomes and validation suites, turned into the subjects
+the views lay out — by calling the same public functions the commands call (``load_run``,
+``load_eval``, ``compare``, ``forecast``, ``plan``, ``simulate_route``, ``train_cost``,
+``validate``, ``estimate``), so the page shows the numbers the commands print, and naming the
+command line that prints them.
 
 A training-arguments TOML holds ``train_cost``'s keyword arguments (``model``, ``tokens``,
 ``gpu``, ``gpus``, ...; see ``TrainArgs``); unknown keys are errors. Bench predictions use the
@@ -23,20 +25,37 @@ from .. import catalog
 from ..bench import BenchResult, load_run
 from ..compare import Comparison, compare
 from ..errors import CatalogError, DoesNotFitError, InputError, UnknownNameError
+from ..eval.results import EvalResult, load_eval
+from ..forecast import Forecast, forecast
 from ..perf.engine import engine as find_engine, engines
 from ..perf.serving import Estimate, estimate
+from ..plan import Plan, plan
+from ..route import RouteResult, simulate_route
 from ..train import TrainEstimate, train_cost
 from ..validation import ValidationReport, validate
 from ..workload import Workload
 from .bench import BenchSubject, Prediction, latencies
 from .compare import CompareSubject
+from .eval import EvalSubject
+from .forecast import ForecastSubject
+from .plan import PlanSubject
+from .route import RouteSubject
 from .train import TrainSubject
 from .validation import ValidationSubject
 
-__all__ = ["TrainArgs", "bench_subject", "compare_subject", "load_train_args", "train_subject",
+__all__ = ["TrainArgs", "bench_subject", "cli_arg", "compare_subject", "eval_subject", "forecast_subject",
+           "is_eval_run", "load_train_args", "plan_subject", "route_flags", "route_subject", "train_subject",
            "validation_subject"]
 
 DEFAULT_ENGINE = "tuned"  # the uncalibrated prediction: estimate()'s own default profile
+
+
+def cli_arg(v: Any) -> str:
+    """A value as a command-line argument that parses back to the same number: ``15e12`` as
+    ``1.5e+13``, ``0.1234567891`` in full (``:g`` would round it to 6 figures)."""
+    if isinstance(v, float):
+        return f"{v:g}" if float(f"{v:g}") == v else repr(v)
+    return str(v)
 
 
 # -- compare ----------------------------------------------------------------------------------
@@ -76,10 +95,9 @@ class TrainArgs(BaseModel):
 
     def command(self) -> str:
         """The ``truecost train`` command line with these arguments."""
-        flags = {"params_total": "--params", "params_active": "--active-params"}
-        args = ["truecost", "train"]
+        args = ["truecost", "train"]  # the CLI's flags are the keyword names (params_total: --params-total)
         for k, v in self.given().items():
-            args += [flags.get(k, "--" + k.replace("_", "-")), f"{v:g}" if isinstance(v, float) else str(v)]
+            args += ["--" + k.replace("_", "-"), cli_arg(v)]
         return shlex.join(args + ["--json"])
 
 
@@ -109,6 +127,87 @@ def validation_subject(suite: str | ValidationReport, key: str, engine: str = DE
                                               and suite == "serving" else [])
     report = validate(suite, **({"engine": engine} if suite == "serving" else {}))
     return ValidationSubject(report, shlex.join(args + ["--json"]), key)
+
+
+# -- forecast and plan --------------------------------------------------------------------------
+def _flags(**given: Any) -> list[str]:
+    """``--name value`` for each keyword given (not None), in order; lists comma-joined."""
+    out: list[str] = []
+    for k, v in given.items():
+        if v is not None:
+            out += ["--" + k.replace("_", "-"), ",".join(map(str, v)) if isinstance(v, (list, tuple)) else cli_arg(v)]
+    return out
+
+
+def forecast_subject(w: str | Path | Workload | Forecast, key: str, *, months: int | None = None,
+                     growth: str | float | None = None, diurnal: str | None = None) -> ForecastSubject:
+    """``forecast`` of a workload file (or a ``Forecast`` as it is), with the options given."""
+    if isinstance(w, Forecast):
+        return ForecastSubject(w, "truecost.forecast(...) (Python)", key)
+    given = {k: v for k, v in dict(months=months, growth=growth, diurnal=diurnal).items() if v is not None}
+    f = forecast(w, **given)  # type: ignore[arg-type]
+    if isinstance(w, Workload):
+        return ForecastSubject(f, f"truecost.forecast(Workload {w.name!r}) (Python)", key)
+    return ForecastSubject(f, shlex.join(["truecost", "forecast", str(w), *_flags(**given), "--json"]), key)
+
+
+def plan_subject(w: str | Path | Workload | Plan, key: str, *, slo: str | None = None,
+                 gpus: Sequence[str] | None = None) -> PlanSubject:
+    """``plan`` of a workload file (or a ``Plan`` as it is): ``slo`` replaces the workload's,
+    ``gpus`` limits the GPU types searched."""
+    if isinstance(w, Plan):
+        return PlanSubject(w, "truecost.plan(...) (Python)", key)
+    p = plan(w, slo=slo, gpus=list(gpus) if gpus else None)
+    if isinstance(w, Workload):
+        return PlanSubject(p, f"truecost.plan(Workload {w.name!r}) (Python)", key)
+    return PlanSubject(p, shlex.join(["truecost", "plan", str(w), *_flags(slo=slo, gpus=gpus or None), "--json"]),
+                       key)
+
+
+# -- eval and route -----------------------------------------------------------------------------
+def is_eval_run(run_id: str, store: str | Path | None = None) -> bool:
+    """Whether a stored run is an eval run (else a bench run, or unknown: ``load_run`` says so)."""
+    from ..store import Store, default_path
+
+    path = Path(store) if store is not None else default_path()
+    if not path.exists():
+        return False
+    with Store(path) as s:
+        return any(r["run_id"] == run_id and r.get("mode") == "eval" for r in s.runs())
+
+
+def eval_subject(run: str | EvalResult, key: str, store: str | Path | None = None) -> EvalSubject:
+    if isinstance(run, EvalResult):
+        return EvalSubject(run, "truecost.run_eval(...) (Python)", key)
+    return EvalSubject(load_eval(run, store), shlex.join(["truecost", "runs", "show", run, "--json"]), key)
+
+
+def route_subject(sources: Sequence[str | Path] | RouteResult, key: str, *,
+                  offers: Mapping[str, str] | None = None,
+                  tokens: Mapping[str, tuple[float, float]] | None = None,
+                  usd_per_task: Mapping[str, float] | None = None,
+                  store: str | Path | None = None) -> RouteSubject:
+    """``simulate_route`` over eval run ids and/or outcome CSVs, priced as ``truecost route
+    simulate`` prices them (``--offer``, ``--tokens``, ``--usd-per-task``)."""
+    if isinstance(sources, RouteResult):
+        return RouteSubject(sources, "truecost.simulate_route(...) (Python)", key)
+    r = simulate_route(list(sources), offers=dict(offers or {}), tokens=dict(tokens or {}),
+                       usd_per_task=dict(usd_per_task or {}), store=store)
+    args = ["truecost", "route", "simulate", *map(str, sources), *route_flags("--", offers, tokens, usd_per_task)]
+    return RouteSubject(r, shlex.join(args + ["--json"]), key)
+
+
+def route_flags(prefix: str, offers: Mapping[str, str] | None, tokens: Mapping[str, tuple[float, float]] | None,
+                usd_per_task: Mapping[str, float] | None) -> list[str]:
+    """The pricing flags of ``route simulate`` (``prefix`` ``--``) or ``report`` (``--route-``):
+    ``--offer MODEL=OFFER``, ``--tokens MODEL=IN:OUT``, ``--usd-per-task MODEL=USD``."""
+    args = []
+    for flag, pairs in (("offer", dict(offers or {})),
+                        ("tokens", {k: f"{cli_arg(float(i))}:{cli_arg(float(o))}" for k, (i, o) in (tokens or {}).items()}),
+                        ("usd-per-task", {k: cli_arg(float(v)) for k, v in (usd_per_task or {}).items()})):
+        for k, v in pairs.items():
+            args += [prefix + flag, f"{k}={v}"]
+    return args
 
 
 # -- bench ------------------------------------------------------------------------------------
@@ -189,5 +288,5 @@ def _load(p: Any) -> dict[str, Any] | None:
 def _estimate_command(model: str, gpu: str, kw: Mapping[str, Any]) -> str:
     args = ["truecost", "estimate", "--model", model, "--gpu", gpu]
     for k, v in kw.items():
-        args += ["--" + k.replace("_", "-"), f"{v:g}" if isinstance(v, float) else str(v)]
+        args += ["--" + k.replace("_", "-"), cli_arg(v)]
     return shlex.join(args + ["--json"])

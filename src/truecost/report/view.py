@@ -51,8 +51,8 @@ class Table:
             cells = []
             for c in self.columns:
                 v = r.get(c.key)
-                text = "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else (
-                    r.get(f"{c.key}#text") or c.fmt(v))
+                text = r.get(f"{c.key}#text") or (
+                    "-" if v is None or (isinstance(v, float) and not math.isfinite(v)) else c.fmt(v))
                 exact = ""
                 if c.numeric and isinstance(v, (int, float)) and not isinstance(v, bool) \
                         and math.isfinite(v):

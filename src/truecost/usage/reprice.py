@@ -106,6 +106,15 @@ class Repricing:
             od["usd_per_1k_requests"] = self.per_1k(o)
         return d
 
+    def group_rows(self) -> list[dict[str, Any]]:
+        """One flat row per group and option (for CSV): the group (named by ``by``; ``group``
+        = ``all`` without it, so one row per option), the option, and its USD for the group,
+        as ``to_dict()``'s ``by_group`` holds it (None: the option was excluded)."""
+        groups = list(dict.fromkeys(g for o in self.options for g in o.by_group)) or ["all"]
+        return [{self.by or "group": g, "label": o.label, "kind": o.kind, "how": o.how,
+                 "usd": None if o.usd is None else o.by_group.get(g, 0.0), "excluded": o.excluded}
+                for g in groups for o in self.options]
+
 
 def _parse_time(text: str | datetime | None, what: str) -> datetime | None:
     if text is None or isinstance(text, datetime):

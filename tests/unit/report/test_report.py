@@ -180,7 +180,7 @@ def test_validation_view_carries_every_row():
 
 
 def test_bad_inputs_are_one_line(tmp_path):
-    with pytest.raises(InputError, match="^nothing to report: give bench run ids"):
+    with pytest.raises(InputError, match="^nothing to report: give bench or eval run ids, "):
         report()
     with pytest.raises(UnknownNameError, match="^unknown run 'nope'"):
         report("nope")

@@ -74,6 +74,8 @@ def test_json_lists_the_views(cli, tmp_path):
     (["nope"], "unknown run 'nope'; there are no runs yet"),
     (["--validate", "speed"], "unknown validation suite 'speed'; choose serving, training or swarm"),
     (["--workload", "/nonexistent.toml"], "/nonexistent.toml: file not found"),
+    (["--plan", CHAT, "--plan-gpus", " , "], "--plan-gpus ' , ' names no GPU; give at least one (e.g. --plan-gpus "
+                                            "h100-sxm,l40s) or leave it out to search every priced GPU"),
     (["--forecast", CHAT, "--forecast-months", "0"], "--forecast-months must be a whole number from 1 to 120, got 0"),
     (["--forecast", CHAT, "--forecast-growth", "abc"], "--forecast-growth 'abc' is not a monthly rate; use e.g. "
                                                        "8%/month, 8% or 0.08"),

@@ -69,7 +69,10 @@ def report(
     """Write one self-contained HTML report: charts with hover provenance, tables, commands."""
     kwargs = {k: v for k, v in dict(precision=precision and precision.value,
                                     title=title).items() if v is not None}
-    plan_gpu_list = [g.strip() for g in plan_gpus.split(",") if g.strip()] if plan_gpus else None
+    plan_gpu_list = None if plan_gpus is None else [g.strip() for g in plan_gpus.split(",") if g.strip()]
+    if plan_gpu_list == []:
+        raise InputError(f"--plan-gpus {plan_gpus!r} names no GPU; give at least one (e.g. --plan-gpus h100-sxm,l40s) "
+                         "or leave it out to search every priced GPU")
     try:
         r = build_report(
             runs or [], workload=workload or [], plan=plan or [], plan_slo=plan_slo, plan_gpus=plan_gpu_list,

@@ -254,7 +254,9 @@ def _join(parts: list[tuple[list[str], list[ModelOutcomes], dict[str, list[float
     notes = (f"{dropped} questions are not in every source; simulated on the {len(order)} "
              f"they share",) if dropped else ()
     if len(models) < 2:
-        raise InputError("routing needs the outcomes of at least two models")
+        found = ", ".join(m.name for m in models) or "none"
+        raise InputError(f"routing needs the outcomes of at least two models; found {len(models)} ({found}): "
+                         "give a True/False column per model, or two eval run ids")
     return Outcomes(tuple(order), tuple(models), scores, notes)
 
 

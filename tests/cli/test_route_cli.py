@@ -54,6 +54,11 @@ def test_route_errors_are_one_line(cli, tmp_path):
     assert err(CSV, "--strong", "llama") == (
         "error: unknown model 'llama'; known models: gpt-4-1106-preview, "
         "mistralai/Mixtral-8x7B-Instruct-v0.1\n")
+    one = tmp_path / "one.csv"
+    one.write_text("id,cheap,conf\nq1,True,0.5\nq2,False,0.25\n")  # one model column, one score
+    assert err(str(one)) == (
+        "error: routing needs the outcomes of at least two models; found 1 (cheap): give a "
+        "True/False column per model, or two eval run ids\n")
     assert err("20990101-000000-dead") == (
         "error: '20990101-000000-dead' is neither a CSV file nor a stored eval run; see truecost "
         "runs list\n")

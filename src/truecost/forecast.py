@@ -41,7 +41,7 @@ from . import catalog
 from .compare import DAYS_PER_MONTH, Option, compare
 from .cost import PriceBasis
 from .errors import CatalogError, InputError
-from .workload import Workload, load_workload
+from .workload import MAX_PEAK_REQUESTS_PER_S, Workload, load_workload
 
 __all__ = ["PLANS", "BreakEven", "Forecast", "OptionForecast", "Sensitivity", "Shape", "forecast",
            "parse_growth", "shape"]
@@ -462,6 +462,12 @@ def forecast(workload: Workload | Path | str, *, months: int = 24, growth: float
     tr = _Traffic(w.requests_per_task, w.utilisation, w.peak_to_mean, s.weights if s else None,
                   scale_step, min_replicas)
     volumes = [w.tasks_per_day * (1 + g) ** m for m in range(months)]
+    shape_peak = s.peak_to_mean if s else w.peak_to_mean
+    for m, v in enumerate(volumes, 1):  # the workload's own bound, on every month's traffic
+        if not (peak_rps := v * w.requests_per_task * shape_peak / 86400) <= MAX_PEAK_REQUESTS_PER_S:
+            raise InputError(f"at {g:+.1%}/month the peak passes the {MAX_PEAK_REQUESTS_PER_S:,.0f} requests/s "
+                             f"truecost sizes in month {m} ({peak_rps:.3g} requests/s); give a lower --growth "
+                             f"or fewer --months")
     terms, excluded = _terms(w)
     if not terms:
         raise CatalogError(f"{w.name}: no option can serve this workload ("

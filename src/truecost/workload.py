@@ -201,6 +201,11 @@ class OffloadCandidate(Candidate):
     host_link_gb_s: PositiveFloat | None = None  # overrides the catalog's host link
 
 
+# The highest peak a workload may ask for: 10 million requests/s, a few hundred times ChatGPT's
+# whole traffic (OpenAI reported 2.5 billion prompts a day in July 2025, ~29,000/s on average).
+MAX_PEAK_REQUESTS_PER_S = 1e7
+
+
 class Workload(BaseModel):
     model_config = _STRICT
     name: Name
@@ -208,7 +213,8 @@ class Workload(BaseModel):
     tasks_per_day: PositiveFloat
     requests_per_task: PositiveFloat = 1
     peak_to_mean: float = Field(3.0, ge=1)  # busiest hour's rate / the day's mean rate
-    utilisation: float = Field(0.8, gt=0, le=1)  # highest load a replica is sized to run at
+    # Highest load a replica is sized to run at; below 1% the replica count is a misprint's.
+    utilisation: float = Field(0.8, ge=0.01, le=1)
     tokens: Tokens
     slo: Slo = Slo()
     min_accuracy: float | None = Field(None, ge=0, le=1)  # quality bar; candidates below are excluded
@@ -217,6 +223,17 @@ class Workload(BaseModel):
     self_hosted: list[SelfHostedCandidate] = []
     swarm: list[SwarmCandidate] = []
     offload: list[OffloadCandidate] = []
+
+    @model_validator(mode="after")
+    def _traffic_in_reach(self) -> Workload:
+        # Every size and price downstream scales with the peak rate: one bound here keeps them
+        # finite and readable (a typo'd exponent would otherwise print 300-digit replica counts).
+        peak = self.requests_per_s_peak
+        if not peak <= MAX_PEAK_REQUESTS_PER_S:  # also inf and nan
+            raise ValueError(f"tasks_per_day x requests_per_task x peak_to_mean / 86,400 gives a peak of "
+                             f"{peak:.3g} requests/s, beyond the {MAX_PEAK_REQUESTS_PER_S:,.0f} requests/s "
+                             f"truecost sizes; check those three keys")
+        return self
 
     @property
     def requests_per_s_mean(self) -> float:

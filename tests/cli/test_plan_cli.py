@@ -108,3 +108,21 @@ def test_plan_searches_a_saved_calibrated_engine_by_name(cli, hand, tmp_path):
     d = json.loads(r.stdout)
     assert d["best"]["config"]["engine"] == "handcal"
     assert "engines handcal, tuned" in " ".join(d["assumptions"])
+
+
+def test_a_free_best_option_gives_the_runner_up_in_dollars(cli, hand, monkeypatch):
+    # An API at $0 per token (a free tier) is the cheapest; the runner-up's "+x%" over $0 has no
+    # value, so it is given as dollars more per task.
+    monkeypatch.setenv("COLUMNS", "80")
+    offers = hand["workload"].parent / "free.toml"
+    offers.write_text('["free/model"]\nusd_per_mtok_input = 0.0\nusd_per_mtok_output = 0.0\n'
+                      'source = "a free tier"\nas_of = 2026-01-01\n')
+    hand["workload"].write_text(hand["workload"].read_text().replace(
+        'name = "hand"\n', f'name = "hand"\noffers_file = "{offers.as_posix()}"\n')
+        + '[[api]]\noffer = "free/model"\n')
+    r = cli(*_args(hand))
+    assert r.code == 0, r.stderr
+    lines = r.stdout.splitlines()
+    assert "cheapest: free/model: API, $0/task, $0/month; latency not modelled" in lines
+    runner = next(x for x in lines if x.startswith("runner-up, "))
+    assert runner.startswith("runner-up, +$") and "/task: hand-2l @ hand-gpu [1]: " in runner

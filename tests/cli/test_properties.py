@@ -164,6 +164,26 @@ def test_any_workload_file_gives_a_result_or_one_error_line(cli, tmp_path, text)
                 assert o["usd_per_task"] is None or o["usd_per_task"] >= 0
 
 
+# plan and forecast read the same files: a workload compare refuses, they refuse in one line too,
+# and one compare takes, they price with finite figures (plan's search is cut to one GPU and one
+# precision to keep it fast; it once printed 300-digit replica counts for a typo'd exponent).
+@examples(100)
+@given(text=mutated_workloads())
+def test_any_workload_file_plans_or_gives_one_error_line(cli, tmp_path, text):
+    path = tmp_path / "w.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    check_outcome(cli("plan", str(path), "--gpus", "l40s", "--precisions", "fp8", "--max-batch", "64",
+                      "--quiet", "--json"))
+
+
+@examples(150)
+@given(text=mutated_workloads())
+def test_any_workload_file_forecasts_or_gives_one_error_line(cli, tmp_path, text):
+    path = tmp_path / "w.toml"
+    path.write_text(text, encoding="utf-8", errors="surrogatepass")
+    check_outcome(cli("forecast", str(path), "--json"))
+
+
 # -- target 2: estimate's flags ----------------------------------------------------------------
 @examples(300)
 @given(flags=st.fixed_dictionaries({}, optional={

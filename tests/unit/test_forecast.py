@@ -197,6 +197,12 @@ def test_growth(text, want):
     ({"growth": "fast"}, "--growth 'fast' is not a monthly rate; use e.g. 8%/month, 8% or 0.08"),
     ({"growth": "-100%"}, "--growth -100%/month is out of range; use more than -100% and at most "
                           "+1000% a month"),
+    # chat-assistant: 200,000 tasks/day, 1 request each, peak 2.5x. Month m has 200,000 x 11^(m-1)
+    # tasks/day at +1000%: month 6 peaks at 2e5 x 161,051 x 2.5 / 86,400 = 9.32e5 requests/s,
+    # month 7 at 2e5 x 1,771,561 x 2.5 / 86,400 = 1.03e7, past the 1e7 bound
+    ({"growth": "1000%", "months": 7}, "at +1000.0%/month the peak passes the 10,000,000 requests/s "
+                                       "truecost sizes in month 7 (1.03e+07 requests/s); give a lower "
+                                       "--growth or fewer --months"),
     ({"months": 0}, "--months must be a whole number from 1 to 120, got 0"),
     ({"scale_step": 0}, "--scale-step must be a whole number >= 1, got 0"),
     ({"diurnal": "weekends"}, "--diurnal weekends: file not found (or use flat, business-hours, usage)"),
@@ -218,3 +224,8 @@ def test_break_even_month_is_read_off_the_monthly_series():
             assert b.month is None  # never cheaper at any volume
     assert not math.isnan(f.to_dict()["options"][0]["total_usd"][f.cheapest.best_plan])
     assert PLANS == ("on-demand", "autoscaled", "reserved", "hybrid")
+
+
+def test_six_months_at_1000_percent_stay_within_the_bound():  # month 6: 9.32e5 requests/s (above)
+    f = forecast("examples/chat-assistant.toml", growth="1000%", months=6)
+    assert f.tasks_per_day[-1] == pytest.approx(200_000 * 11**5)

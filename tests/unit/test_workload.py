@@ -51,6 +51,17 @@ def test_load_workload_resolves_the_offers_file_beside_it(tmp_path):
      "{f}: no candidates; add [[api]], [[self_hosted]], [[swarm]] or [[offload]] tables"),
     ('name = "w"\ntasks_per_day = 10\npeak_to_mean = 0.5\n[tokens]\ninput = 10\noutput = 5\n',
      "{f}: peak_to_mean: Input should be greater than or equal to 1"),
+    ('name = "w"\ntasks_per_day = 10\nutilisation = 0.009\n[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "x"\n',
+     "{f}: utilisation: Input should be greater than or equal to 0.01"),
+    # 2e11 tasks/day x 2 requests x peak 3 / 86,400 s = 1.3888...e7 requests/s at the peak
+    ('name = "w"\ntasks_per_day = 2e11\nrequests_per_task = 2\n[tokens]\ninput = 10\noutput = 5\n'
+     '[[api]]\noffer = "x"\n',
+     "{f}: tasks_per_day x requests_per_task x peak_to_mean / 86,400 gives a peak of 1.39e+07 requests/s, "
+     "beyond the 10,000,000 requests/s truecost sizes; check those three keys"),
+    ('name = "w"\ntasks_per_day = 10\npeak_to_mean = 1e308\n[tokens]\ninput = 10\noutput = 5\n[[api]]\n'
+     'offer = "x"\n',  # 10 / 86,400 = 1.157e-4 requests/s, x 1e308 = 1.157e304
+     "{f}: tasks_per_day x requests_per_task x peak_to_mean / 86,400 gives a peak of 1.16e+304 requests/s, "
+     "beyond the 10,000,000 requests/s truecost sizes; check those three keys"),
     ('name = "w"\ntasks_per_day = 10\n[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "x"\nbatchh = true\n',
      "{f}: unknown key 'api.0.batchh'"),
 ])
@@ -60,3 +71,13 @@ def test_bad_workloads_are_one_line_errors(tmp_path, body, message):
     with pytest.raises(CatalogError) as e:
         load_workload(f)
     assert str(e.value) == message.format(f=f)
+
+
+def test_the_peak_bound_is_inclusive(tmp_path):
+    # 8.64e11 tasks/day x 1 request x peak 1 / 86,400 s = exactly 1e7 requests/s: allowed; and
+    # utilisation 0.01, the lowest allowed
+    f = tmp_path / "w.toml"
+    f.write_text('name = "w"\ntasks_per_day = 8.64e11\npeak_to_mean = 1\nutilisation = 0.01\n'
+                 '[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "x"\n')
+    w = load_workload(f)
+    assert w.requests_per_s_peak == 1e7 and w.utilisation == 0.01

@@ -114,8 +114,10 @@ def render(p: Plan) -> None:
         line(f"cheapest: {_summary(p.best, stats, ref(p.best) if p.best.config else None)}")
         if p.runner_up is not None:
             r = p.runner_up
-            more = r.option.usd_per_task / p.best.option.usd_per_task - 1
-            by = "same $/task" if more < 1e-9 else f"{more:+.1%}/task" if more < 0.01 else f"{more:+.0%}/task"
+            lo, hi = p.best.option.usd_per_task, r.option.usd_per_task
+            more = hi / lo - 1 if lo > 0 else (0.0 if hi <= 0 else None)  # None: dearer than free
+            by = (f"+{usd(hi)}/task" if more is None else "same $/task" if more < 1e-9
+                  else f"{more:+.1%}/task" if more < 0.01 else f"{more:+.0%}/task")
             line(f"runner-up, {by}: {_summary(r, stats, ref(r) if r.config else None)}")
     if p.frontier:
         line("")

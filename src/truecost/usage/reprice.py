@@ -28,6 +28,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
+from pydantic import ValidationError
+
+from ..catalog import validation_message
 from ..compare import Option, compare
 from ..errors import InputError, UnknownNameError
 from ..prices import GENAI_PRICES, Offer, load_offers, offer
@@ -393,8 +396,10 @@ def _sizing_workload(w: Window, utilisation: float | None, ttft_s: float | None,
         data["utilisation"] = utilisation
     try:
         return Workload.model_validate(data)
-    except ValueError as e:
-        raise InputError(f"--utilisation must be within (0, 1], got {utilisation}") from e
+    except ValidationError as e:
+        if any(err["loc"] == ("utilisation",) for err in e.errors()):
+            raise InputError(f"--utilisation must be from 0.01 to 1, got {utilisation}") from None
+        raise InputError(validation_message("the usage log's traffic", e)) from None
 
 
 def _self_hosted(con: Any, w: Window, by: str | None, groups: list[str], base: Workload,

@@ -146,7 +146,7 @@ def test_logged_spend_is_its_own_baseline(tmp_path):
     ({"since": "2030-01-01"}, "no usage in the store between 2030-01-01 00:00:00 and the end; import a "
                               "log with `truecost usage import FILE`"),
     ({"utilisation": 1.5, "options": ["llama-3.1-8b@h100-sxm"]},
-     "--utilisation must be within (0, 1], got 1.5"),
+     "--utilisation must be from 0.01 to 1, got 1.5"),
 ])
 def test_errors(small_log, kw, message):
     with pytest.raises((InputError, UnknownNameError)) as e:

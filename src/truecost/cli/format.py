@@ -10,6 +10,8 @@ def usd(x: float | None) -> str:
         return "-"
     if x == 0:
         return "$0"
+    if abs(x) >= 1e15:  # past a quadrillion, digits stop being read: a mantissa and exponent
+        return f"${x:.3g}"
     if abs(x) >= 1000:
         return f"${x:,.0f}"
     if abs(x) >= 0.1:
@@ -20,7 +22,7 @@ def usd(x: float | None) -> str:
 def seconds(x: float | None) -> str:
     if x is None:
         return "-"
-    return f"{x * 1e3:.1f} ms" if x < 1 else f"{x:.2f} s"
+    return f"{x * 1e3:.1f} ms" if x < 1 else f"{x:.2f} s" if x < 1e6 else f"{x:.3g} s"
 
 
 def gbytes(x: float) -> str:

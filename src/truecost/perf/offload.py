@@ -28,7 +28,7 @@ from .. import catalog
 from ..arch import ModelArch
 from ..cost import OwnershipTerms, PriceBasis, deployment_cost
 from ..errors import DoesNotFitError, InputError
-from ..hardware import GPU, PrecisionName
+from ..hardware import BYTES_PER_ELEM, GPU, PrecisionName
 from ..provenance import Provenance
 from .deployment import Deployment, make_deployment
 from .engine import EngineProfile
@@ -218,7 +218,8 @@ def _does_not_fit(dep: Deployment, ctx: float, host_ram_gb: float, host_bytes: f
     raise DoesNotFitError(
         f"{dep.model.key} at {dep.precision.weights} needs {need / GB:,.1f} GB of host RAM for the weights "
         f"{dep.gpu.key} cannot hold; {host_ram_gb:g} GB of RAM gives {host_bytes / GB:,.1f} GB usable. "
-        f"Raise --host-ram-gb to {math.ceil(need / (host_bytes / host_ram_gb)):,} or use --precision int4")
+        f"Raise --host-ram-gb to {math.ceil(need / (host_bytes / host_ram_gb)):,}"
+        + (" or use --precision int4" if dep.precision.weight_bytes > BYTES_PER_ELEM["int4"] else ""))
 
 
 def _hourly(dep: Deployment, basis: PriceBasis, usd_per_gpu_hour: float | None, host_ram_gb: float,

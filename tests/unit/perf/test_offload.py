@@ -96,3 +96,10 @@ def test_errors_say_what_is_needed() -> None:
         estimate_offload("llama-3.1-70b", "b200")
     with pytest.raises(InputError, match="--host-ram-gb must be a finite number of GB > 0, got nan"):
         estimate_offload("llama-3.1-70b", "rtx-4090", host_ram_gb=float("nan"))
+
+
+def test_the_precision_hint_is_given_only_when_a_smaller_one_exists() -> None:
+    with pytest.raises(DoesNotFitError, match=r"Raise --host-ram-gb to \d+ or use --precision int4$"):
+        estimate_offload("llama-3.1-70b", "rtx-4090", precision="int8", host_ram_gb=1)
+    with pytest.raises(DoesNotFitError, match=r"Raise --host-ram-gb to \d+$"):  # already 4-bit
+        estimate_offload("llama-3.1-70b", "rtx-4090", precision="int4", host_ram_gb=1)

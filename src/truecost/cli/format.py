@@ -19,6 +19,16 @@ def usd(x: float | None) -> str:
     return f"${x:.3g}"
 
 
+def percent(x: float) -> str:
+    """A share as a percentage (``1.5`` -> ``150%``); absurd shares still one short token."""
+    return f"{x:.0%}" if abs(x) < 1e4 else f"{x * 100:.3g}%"
+
+
+def times(x: float) -> str:
+    """A ratio as ``0.16x`` / ``1,234.50x``; past a million, mantissa and exponent."""
+    return f"{x:,.2f}x" if abs(x) < 1e6 else f"{x:.3g}x"
+
+
 def seconds(x: float | None) -> str:
     if x is None:
         return "-"

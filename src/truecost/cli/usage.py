@@ -13,7 +13,7 @@ import typer
 from .. import usage as api
 from ..errors import InputError
 from ..workload import Workload
-from .format import usd
+from .format import percent, times, usd
 from .output import err_console, out_console, print_json
 from .progress import cli_progress
 from .tables import Col, OutputFormat, Sources, output_format, print_csv, print_lines, print_table
@@ -127,7 +127,7 @@ def render_reprice(r: api.Repricing) -> None:
     rows = []
     for o in r.options:
         refs = " ".join(f"[{sources.number(v)}]" for v in o.provenance.values())
-        ratio = f"{o.usd / base:.2f}x" if o.usd is not None and base else "-"
+        ratio = times(o.usd / base) if o.usd is not None and base else "-"
         label = o.label if o.kind == "api" else f"{o.label}\n  {o.how}"
         rows.append([label, usd(o.usd), usd(r.per_1k(o)), ratio, refs])
     print_table(con, [Col("option", 0, "left", wrap=True), Col("cost", 1), Col("per 1k req", 1),
@@ -145,7 +145,7 @@ def render_reprice(r: api.Repricing) -> None:
                 if o.usd is None:
                     continue
                 v = o.by_group.get(k, 0.0)
-                rows.append([k if i == 0 else "", o.label, usd(v), f"{v / logged:.2f}x" if logged else "-"])
+                rows.append([k if i == 0 else "", o.label, usd(v), times(v / logged) if logged else "-"])
         print_table(con, [Col(r.by, 0, "left"), Col("option", 0, "left", wrap=True), Col("cost", 1),
                           Col("vs logged", 1)], rows)
     for o in r.options:
@@ -197,14 +197,14 @@ def render_budget(b: api.Budget) -> None:
     verdict = (f"over by {usd(b.projected_usd - b.monthly_usd)}" if b.over
                else f"{usd(b.monthly_usd - b.projected_usd)} to spare")
     note(f"spent {usd(b.spent_usd)} in {b.elapsed_days:.1f} days (to {b.as_of:%Y-%m-%d %H:%M} UTC); "
-          f"at this pace the month ends at {usd(b.projected_usd)}, {share:.0%} of the budget "
+          f"at this pace the month ends at {usd(b.projected_usd)}, {percent(share)} of the budget "
           f"({verdict})")
     over = [d for d in b.days if d.over]
     note(f"days over {usd(b.daily_usd)}: {len(over)} of {len(b.days)}")
     con = out_console()
     if over:
         print_table(con, [Col("day", 0, "left"), Col("spent", 1), Col("of daily budget", 1)],
-                    [[d.day, usd(d.usd), f"{d.usd / b.daily_usd:.0%}"] for d in over])
+                    [[d.day, usd(d.usd), percent(d.usd / b.daily_usd)] for d in over])
     note("by model, projected at the month's pace:")
     print_table(con, [Col("model", 0, "left", wrap=True), Col("spent", 1), Col("projected", 1), Col("budget", 1),
                       Col("status", 1, "left")],

@@ -2,7 +2,7 @@
 
 import pytest
 
-from truecost.cli.format import seconds, usd
+from truecost.cli.format import percent, seconds, times, usd
 
 
 @pytest.mark.parametrize("x, text", [
@@ -21,3 +21,18 @@ def test_usd(x, text):
 ])
 def test_seconds(x, text):
     assert seconds(x) == text
+
+
+@pytest.mark.parametrize("x, text", [
+    (0.0, "0%"), (0.934, "93%"), (1.5, "150%"), (9_999.0, "999900%"), (1e4, "1e+06%"),
+    (9.3e298, "9.3e+300%"),
+])
+def test_percent(x, text):
+    assert percent(x) == text
+
+
+@pytest.mark.parametrize("x, text", [
+    (0.16, "0.16x"), (1.0, "1.00x"), (23_920.0, "23,920.00x"), (1e6, "1e+06x"),
+])
+def test_times(x, text):
+    assert times(x) == text

@@ -191,8 +191,8 @@ def _csv_model(path: Path, col: str, rows: list[dict[str, str]], correct: list[b
         if any(v is None or v < 0 for v in vals):
             raise InputError(f"{path}: column '{col}:usd' needs a $ amount >= 0 on every row")
         usd = tuple(v for v in vals if v is not None)
-    return ModelOutcomes(col, tuple(correct), answers, usd, None, f"file:{path}",
-                         f"file:{path} ({col}:usd)" if usd else None)
+    m = ModelOutcomes(col, tuple(correct), answers, None, None, f"file:{path}", None)
+    return _with_usd(m, usd, f"file:{path} ({col}:usd)") if usd else m
 
 
 def _float(v: str) -> float | None:
@@ -307,7 +307,15 @@ def _priced(o: Outcomes, usd_per_task: dict[str, float], offers: dict[str, str |
     return Outcomes(o.ids, tuple(models), o.scores, o.notes)
 
 
+# The dearest task a route prices: a billion dollars. Beyond it a figure is a typo, and sums over
+# thousands of questions would leave the floats (an OverflowError once, at 1e308 per task).
+MAX_USD_PER_TASK = 1e9
+
+
 def _with_usd(m: ModelOutcomes, usd: tuple[float, ...], price: str) -> ModelOutcomes:
+    if usd and not max(usd) <= MAX_USD_PER_TASK:
+        raise InputError(f"'{m.name}' costs ${max(usd):.3g} per task ({price}), more than the "
+                         f"${MAX_USD_PER_TASK:,.0f} a route prices; check the price or the tokens per task")
     return ModelOutcomes(m.name, m.correct, m.answers, usd, m.tokens, m.source, price)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tests.fakeserver import MODEL, FakeServer
@@ -182,6 +182,25 @@ def test_any_workload_file_forecasts_or_gives_one_error_line(cli, tmp_path, text
     path = tmp_path / "w.toml"
     path.write_text(text, encoding="utf-8", errors="surrogatepass")
     check_outcome(cli("forecast", str(path), "--json"))
+
+
+# route simulate's prices: any $ per task, and offers with any tokens per task, on the shipped
+# RouteLLM outcomes (1,319 questions: sums over them once overflowed at $1e308 per task)
+ROUTE_CSV = str(REPO / "examples" / "routellm-gsm8k" / "outcomes.csv")
+
+
+@examples(100)
+@given(cheap=cli_number, strong=cli_number, tokens_in=cli_number, tokens_out=cli_number,
+       priced=st.sampled_from(["usd", "offer"]))
+@example(cheap="1e308", strong="1", tokens_in="1", tokens_out="1", priced="usd")
+@example(cheap="1", strong="1", tokens_in="1e300", tokens_out="1e300", priced="offer")
+def test_any_route_prices_give_a_result_or_one_error_line(cli, cheap, strong, tokens_in, tokens_out, priced):
+    args = ["route", "simulate", ROUTE_CSV, "--usd-per-task", f"gpt-4={strong}", "--json"]
+    if priced == "usd":
+        args += ["--usd-per-task", f"mixtral={cheap}"]
+    else:
+        args += ["--offer", "mixtral=openai/gpt-4o-mini", "--tokens", f"mixtral={tokens_in}:{tokens_out}"]
+    check_outcome(cli(*args))
 
 
 # -- target 2: estimate's flags ----------------------------------------------------------------

@@ -54,6 +54,14 @@ def test_route_errors_are_one_line(cli, tmp_path):
     assert err(CSV, "--strong", "llama") == (
         "error: unknown model 'llama'; known models: gpt-4-1106-preview, "
         "mistralai/Mixtral-8x7B-Instruct-v0.1\n")
+    assert err(CSV, "--usd-per-task", "mixtral=1e308", "--usd-per-task", "gpt-4=1e308") == (
+        "error: 'mistralai/Mixtral-8x7B-Instruct-v0.1' costs $1e+308 per task (input: $1e+308 per "
+        "task), more than the $1,000,000,000 a route prices; check the price or the tokens per task\n")
+    dear = tmp_path / "dear.csv"
+    dear.write_text("id,a,a:usd,b\nq1,True,2e9,False\nq2,False,1,True\n")  # 2e9 > 1e9
+    assert err(str(dear)) == (
+        f"error: 'a' costs $2e+09 per task (file:{dear} (a:usd)), more than the $1,000,000,000 a "
+        "route prices; check the price or the tokens per task\n")
     one = tmp_path / "one.csv"
     one.write_text("id,cheap,conf\nq1,True,0.5\nq2,False,0.25\n")  # one model column, one score
     assert err(str(one)) == (

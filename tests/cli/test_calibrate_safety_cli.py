@@ -38,6 +38,8 @@ ARGS = ("--model", "llama-3.1-8b", "--gpu", "h100-sxm")
     ("1,512.5,128,100,,a", "{f}:2: isl must be a whole number of tokens, got 512.5"),
     ("1,512,128,,,a", "{f}:2: no measured figure (output_tokens_per_s, tpot_s, ttft_s, step_s)"),
     ("one,512,128,100,,a", "{f}:2: concurrency 'one' is not a number"),
+    ("1e300,512,128,100,0.01,a", "measured point a: concurrency must be a number of live sequences above 0 and "
+                                 "at most 1,000,000, got 1e+300"),  # once a NaN deep in the fit
 ])
 def test_bad_rows_are_one_line(cli, tmp_path, row, message):
     f = _csv(tmp_path, HEADER, row)

@@ -396,6 +396,11 @@ def _problems(profile: EngineProfile, names: list[str], after: float, targets: S
 
 # ---- the verb --------------------------------------------------------------------------------
 
+# Live sequences one measured point may hold: engines batch a few thousand at most (vLLM's
+# max_num_seqs default 1024, TensorRT-LLM's published sweeps up to 2048); a million is a typo.
+MAX_CONCURRENCY = 1_000_000
+
+
 def _resolve(points: Sequence[MeasuredPoint], model: str | None, gpu: str | None, precision: str, tp: int,
              kv_dtype: str | None) -> list[_Target]:
     out = []
@@ -408,8 +413,9 @@ def _resolve(points: Sequence[MeasuredPoint], model: str | None, gpu: str | None
         for k, v in figures.items():
             if not (math.isfinite(v) and v > 0):
                 raise InputError(f"measured point {where}: {k} must be a finite number > 0, got {v}")
-        if not (math.isfinite(p.concurrency) and p.concurrency > 0):
-            raise InputError(f"measured point {where}: concurrency must be a finite number > 0, got {p.concurrency}")
+        if not (math.isfinite(p.concurrency) and 0 < p.concurrency <= MAX_CONCURRENCY):
+            raise InputError(f"measured point {where}: concurrency must be a number of live sequences above 0 and at most "
+                             f"{MAX_CONCURRENCY:,}, got {p.concurrency:g}")
         if p.isl < 1 or p.osl < 1:
             raise InputError(f"measured point {where}: isl and osl must be at least 1 token")
         m, g = p.model or model, p.gpu or gpu

@@ -40,6 +40,8 @@ ARGS = ("--model", "llama-3.1-8b", "--gpu", "h100-sxm")
     ("one,512,128,100,,a", "{f}:2: concurrency 'one' is not a number"),
     ("1e300,512,128,100,0.01,a", "measured point a: concurrency must be a number of live sequences above 0 and "
                                  "at most 1,000,000, got 1e+300"),  # once a NaN deep in the fit
+    ("1,1e300,128,100,0.01,a", "measured point a: isl and osl must be from 1 to 10,000,000 tokens, got 1e+300 "
+                               "and 128"),  # once an OverflowError deep in the fit
 ])
 def test_bad_rows_are_one_line(cli, tmp_path, row, message):
     f = _csv(tmp_path, HEADER, row)

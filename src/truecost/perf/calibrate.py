@@ -399,6 +399,8 @@ def _problems(profile: EngineProfile, names: list[str], after: float, targets: S
 # Live sequences one measured point may hold: engines batch a few thousand at most (vLLM's
 # max_num_seqs default 1024, TensorRT-LLM's published sweeps up to 2048); a million is a typo.
 MAX_CONCURRENCY = 1_000_000
+# Tokens in one prompt or answer: no model's context holds more than ten million (Llama 4 Scout's).
+MAX_TOKENS = 10_000_000
 
 
 def _resolve(points: Sequence[MeasuredPoint], model: str | None, gpu: str | None, precision: str, tp: int,
@@ -416,8 +418,9 @@ def _resolve(points: Sequence[MeasuredPoint], model: str | None, gpu: str | None
         if not (math.isfinite(p.concurrency) and 0 < p.concurrency <= MAX_CONCURRENCY):
             raise InputError(f"measured point {where}: concurrency must be a number of live sequences above 0 and at most "
                              f"{MAX_CONCURRENCY:,}, got {p.concurrency:g}")
-        if p.isl < 1 or p.osl < 1:
-            raise InputError(f"measured point {where}: isl and osl must be at least 1 token")
+        if not (1 <= p.isl <= MAX_TOKENS and 1 <= p.osl <= MAX_TOKENS):
+            raise InputError(f"measured point {where}: isl and osl must be from 1 to {MAX_TOKENS:,} tokens, got "
+                             f"{p.isl:g} and {p.osl:g}")
         m, g = p.model or model, p.gpu or gpu
         if not m or not g:
             raise InputError(f"measured point {where} names no {'model' if not m else 'GPU'}; "

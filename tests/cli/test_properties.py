@@ -214,6 +214,31 @@ def test_any_measured_points_calibrate_or_give_one_error_line(cli, tmp_path_fact
                       "--name", "prop", "--force", "--quiet", "--json"))  # --force: saved over the last
 
 
+# usage logs: any values in a row either import (or are counted as skipped), and what was
+# imported re-prices and budgets to strict JSON, or one error line
+TIMESTAMPS = ["2025-03-01T00:28:55Z", "2025-03-01T00:28:55", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59Z",
+              "1970-01-01T00:00:00Z", "2025-02-30T00:00:00Z", "", "yesterday", "1740787200"]
+
+
+@examples(60)
+@given(ts=st.lists(st.sampled_from(TIMESTAMPS), min_size=1, max_size=3),
+       model=st.sampled_from(["gpt-4o-mini", "gpt-4o", "", "nope/unknown", "[bold]x"]),
+       numbers=st.tuples(cli_number, cli_number, cli_number, cli_number),
+       reprice=st.sampled_from([("--as", "openai/gpt-4.1-mini,llama-3.1-8b@h100-sxm"),
+                                ("--as", "openai/gpt-4.1-mini", "--utilisation", "1e-300"),
+                                ("--as", "llama-3.1-8b@h100-sxm", "--ttft", "1e-300", "--tpot", "1e300")]))
+def test_any_usage_log_imports_reprices_and_budgets_or_gives_one_error_line(cli, tmp_path_factory, ts, model,
+                                                                             numbers, reprice):
+    d = tmp_path_factory.mktemp("usage")
+    log, db = d / "log.csv", str(d / "store.duckdb")
+    log.write_text("timestamp,model,input_tokens,output_tokens,cached_tokens,reasoning_tokens\n"
+                   + "".join(f"{t},{model},{','.join(numbers)}\n" for t in ts))
+    if check_outcome(cli("usage", "import", str(log), "--db", db, "--json", "--quiet")) is None:
+        return
+    check_outcome(cli("usage", "reprice", *reprice, "--db", db, "--json"))
+    check_outcome(cli("usage", "budget", "--monthly", "100", "--db", db, "--json"))
+
+
 # -- target 2: estimate's flags ----------------------------------------------------------------
 @examples(300)
 @given(flags=st.fixed_dictionaries({}, optional={

@@ -156,8 +156,10 @@ def test_text_from_files_is_printed_as_text_never_markup(cli, tmp_path):
     ({"input": "inf"}, "{p}: tokens.input: inf is not a number truecost can use; give a finite "
                        "value"),
     ({"name": '""'}, "{p}: name: String should have at least 1 character"),
-    ({"tasks": "1e308"}, "the result overflows: tasks per month is beyond 1.8e308, the largest number this arithmetic holds; give a smaller "
-                         "tasks_per_day"),
+    # 1e308 tasks/day x 1 request x peak 3 (the default) / 86,400 s = 3.47e303 requests/s
+    ({"tasks": "1e308"}, "{p}: tasks_per_day x requests_per_task x peak_to_mean / 86,400 gives a peak of "
+                         "3.47e+303 requests/s, beyond the 10,000,000 requests/s truecost sizes; check those "
+                         "three keys"),
     ({"candidates": '[[self_hosted]]\nmodel = "llama-3.1-8b"\ngpus = []\n'},
      "{p}: self_hosted.0.gpus: List should have at least 1 item after validation, not 0"),
     ({"candidates": '[[self_hosted]]\nmodel = "llama-3.1-8b"\ngpus = [" "]\n'},

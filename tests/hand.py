@@ -108,7 +108,9 @@ ENGINE_TERMS: dict[str, Any] = dict(
     power_memory_fraction=0.6,
     power_compute_fraction=1.55,
     scheduling="decode_first",
+    chunked_prefill=True,  # a prompt may be split across steps: the budget, not the prompt, sets a step
     prefix_caching=False,
+    plan_default=True,  # not a term of any formula: which profiles plan searches by default
     source="hand-made for tests",
     retrieved=DAY,
 )

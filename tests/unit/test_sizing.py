@@ -248,8 +248,9 @@ def test_owned_replicas_pay_for_the_modelled_power_at_the_mean_load():
 
 
 def test_rented_replicas_pay_the_given_rent_per_gpu():
-    """Rent $3/GPU-hour given: 3 replicas × 1 GPU × $3 = $9/h whatever the load."""
-    dep = hand.deployment(hand.MEMORY_BOUND)
+    """Rent $3/GPU-hour given: 3 replicas × 1 GPU × $3 = $9/h whatever the load, on a GPU with
+    no published TDP too (rent needs no power model)."""
+    dep = hand.deployment(hand.gpu("hand-no-tdp", memory_tb_s=2.0, tdp_w=None))
     step = StepTime(ops={}, comm_s=0.0, overhead_s=0.001, decode_seqs=1, prefill_tokens=0)
     c = SelfHostedCandidate.model_validate({"model": "hand-2l", "usd_per_gpu_hour": 3.0})
     got = hourly_cost(c, dep, 3, SimpleNamespace(step=step), capacity_rps=5.0, mean_rps=4.0)

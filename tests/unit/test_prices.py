@@ -111,3 +111,98 @@ def test_no_cached_tokens_unless_given(tmp_path):
                                'usd_per_mtok_output = 8.0\nsource = "s"\nas_of = 2026-11-01\n')
     o = load_offers(f)["x/y"]
     assert o.request_usd(1000, 100) == pytest.approx((1000 * 2.0 + 100 * 8.0) / 1e6, rel=1e-12)
+
+
+@pytest.mark.parametrize("kw, message", [
+    ({"input_tokens": -1}, "input tokens must be >= 0, got -1"),
+    ({"output_tokens": -2}, "output tokens must be >= 0, got -2"),
+    ({"cached_input_tokens": -3}, "cached input tokens must be >= 0, got -3"),
+    ({"reasoning_tokens": -4.5}, "reasoning tokens must be >= 0, got -4.5"),
+])
+def test_negative_token_counts_are_refused_by_name(kw, message):
+    args = {"input_tokens": 10, "output_tokens": 10, **kw}
+    with pytest.raises(InputError) as e:
+        offer("openai/gpt-4o").request_usd(args.pop("input_tokens"), args.pop("output_tokens"), **args)
+    assert str(e.value) == message
+
+
+def test_a_user_offer_without_a_batch_discount_says_where_to_set_it(tmp_path):
+    f = _offers_file(tmp_path, '["x/y"]\nusd_per_mtok_input = 2.0\nusd_per_mtok_output = 8.0\n'
+                               'source = "s"\nas_of = 2026-11-01\n')
+    with pytest.raises(InputError) as e:
+        load_offers(f)["x/y"].request_usd(10, 10, batch=True)
+    assert str(e.value) == "x/y has no batch_discount; set it in the offers file"
+
+
+def test_a_user_offers_cached_price_bills_the_cached_input(tmp_path):
+    """$2 in, $0.50 cached in, $8 out per 1M: 1,000 in of which 600 cached, 100 out =
+    (400 × 2 + 600 × 0.5 + 100 × 8) / 1e6 = $0.0019."""
+    f = _offers_file(tmp_path, '["x/y"]\nusd_per_mtok_input = 2.0\nusd_per_mtok_cached_input = 0.5\n'
+                               'usd_per_mtok_output = 8.0\nsource = "s"\nas_of = 2026-11-01\n')
+    o = load_offers(f)["x/y"]
+    assert o.usd_per_mtok_cached_input == 0.5
+    assert o.request_usd(1000, 100, cached_input_tokens=600) == pytest.approx(0.0019, rel=1e-12)
+
+
+def test_a_catalog_offer_is_priced_at_its_own_providers_rate():
+    """genai-prices 0.2.3 lists mixtral-8x7b-32768 at $0.24 per 1M input tokens on Groq; the same
+    model id alone resolves to another provider's $0.70. A Groq offer pays Groq's price."""
+    o = offer("groq/mixtral-8x7b-32768")
+    assert o.usd_per_mtok_input == 0.24
+    assert o.request_usd(1e6, 0) == pytest.approx(0.24)
+
+
+def test_a_catalog_offer_genai_prices_cannot_price_is_an_unknown_offer():
+    from truecost.prices import Offer
+    from truecost.provenance import Provenance
+
+    ghost = Offer(key="nowhere/ghost", provider="nowhere", model="ghost-model-zzz", usd_per_mtok_input=1.0,
+                  usd_per_mtok_output=1.0, usd_per_mtok_cached_input=None, provenance=Provenance("input", "t"),
+                  _genai=True)
+    with pytest.raises(UnknownNameError) as e:
+        ghost.request_usd(10, 10)
+    assert (e.value.kind, e.value.name) == ("offer", "nowhere/ghost")
+    assert str(e.value) == "unknown offer 'nowhere/ghost'; there are no offers yet"
+
+
+def test_a_model_without_token_prices_is_not_an_offer():
+    """Embedding models in genai-prices have an input price and no output price: not an offer."""
+    with pytest.raises(UnknownNameError):
+        offer("azure/text-embedding-3-small")
+    from truecost.prices import offers
+
+    assert [o.key for o in offers("azure", "text-embedding")] == []
+
+
+def test_variants_other_than_batch_are_no_batch_price():
+    """gpt-5.3-codex has service-tier variants in genai-prices 0.2.3 and no batch one."""
+    assert offer("openai/gpt-5.3-codex").has_batch_price is False
+    assert offer("openai/gpt-4o").has_batch_price is True
+
+
+def test_an_unknown_offer_suggests_only_close_names():
+    """'deepseek/chat' is within 0.6 similarity of one offer only; looser matches are not offered."""
+    with pytest.raises(UnknownNameError) as e:
+        offer("deepseek/chat")
+    assert str(e.value) == "unknown offer 'deepseek/chat'; did you mean deepseek/deepseek-chat?"
+
+
+@pytest.mark.parametrize("zone", ["Etc/GMT+12", "Etc/GMT-14"])
+def test_prices_are_read_at_noon_utc_today_whatever_the_local_zone(zone, monkeypatch):
+    """price_time(): 12:00 UTC of today's UTC date. At any hour, one of UTC-12 and UTC+14 is on
+    another date than UTC, so a local date would show."""
+    import time as _time
+    from datetime import UTC, datetime
+
+    from truecost.prices import price_time
+
+    monkeypatch.setenv("TZ", zone)
+    _time.tzset()
+    try:
+        t = price_time()
+        today = datetime.now(UTC).date()
+    finally:
+        monkeypatch.undo()
+        _time.tzset()
+    assert t.utcoffset() is not None and t.utcoffset().total_seconds() == 0
+    assert (t.date(), t.hour, t.minute, t.second) == (today, 12, 0, 0)

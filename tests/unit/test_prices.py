@@ -206,3 +206,91 @@ def test_prices_are_read_at_noon_utc_today_whatever_the_local_zone(zone, monkeyp
         _time.tzset()
     assert t.utcoffset() is not None and t.utcoffset().total_seconds() == 0
     assert (t.date(), t.hour, t.minute, t.second) == (today, 12, 0, 0)
+
+
+def test_list_and_batch_prices_per_million_tokens(tmp_path):
+    """gpt-4o: $2.50 in, $10 out per 1M; OpenAI's Batch API halves both: $1.25, $5. A user offer
+    at $0.50/$1.00 with batch_discount 0.6 pays $0.30/$0.60 in batch."""
+    o = offer("openai/gpt-4o")
+    assert o.usd_per_mtok() == (2.5, 10.0)
+    assert o.usd_per_mtok(batch=True) == pytest.approx((1.25, 5.0), rel=1e-12)
+    f = _offers_file(tmp_path, '["h/m"]\nusd_per_mtok_input = 0.5\nusd_per_mtok_output = 1.0\n'
+                               'batch_discount = 0.6\nsource = "s"\nas_of = 2026-11-01\n')
+    assert load_offers(f)["h/m"].usd_per_mtok(batch=True) == pytest.approx((0.3, 0.6), rel=1e-12)
+
+
+def test_tiers_are_cut_at_the_published_thresholds():
+    """gemini-2.5-pro in genai-prices 0.2.3 (Google's price page): up to 200k input tokens $1.25
+    in, $0.125 cached, $10 out per 1M; above 200k $2.50, $0.25, $15. No per-request fee."""
+    from truecost.prices import PriceTier
+
+    assert offer("google/gemini-2.5-pro").tiers() == [PriceTier(-1, 1.25, 0.125, 10.0, 0.0),
+                                                      PriceTier(200_000, 2.5, 0.25, 15.0, 0.0)]
+
+
+def _evening(real_datetime):
+    """A ``datetime`` whose ``now(tz)`` is 20:00 UTC today, inside DeepSeek's off-peak window
+    (16:30-00:30 UTC); the naive ``now()`` (genai-prices' snapshot expiry) stays the real one."""
+
+    class Evening(real_datetime):
+        @classmethod
+        def now(cls, tz=None):
+            from datetime import UTC, time
+
+            if tz is None:
+                return real_datetime.now()
+            return real_datetime.combine(real_datetime.now(UTC).date(), time(20), tzinfo=UTC)
+
+    return Evening
+
+
+def test_deepseek_is_priced_at_its_standard_rate_whatever_the_hour(monkeypatch):
+    """genai-prices 0.2.3: deepseek-chat costs $0.27 in, $0.07 cached, $1.10 out per 1M from 00:30
+    to 16:30 UTC and half that off-peak. Prices are read at 12:00 UTC (price_time), so a request
+    priced in the evening pays the standard rate."""
+    import genai_prices.data_snapshot as snapshot
+    import genai_prices.types as genai_types
+    from genai_prices import Usage, calc_price
+
+    from truecost.prices import PriceTier
+
+    for module in (snapshot, genai_types):
+        monkeypatch.setattr(module, "datetime", _evening(module.datetime))
+    # the clock bites: genai-prices' own default time is off-peak now
+    assert float(calc_price(Usage(input_tokens=1_000_000), "deepseek-chat", provider_id="deepseek").total_price) \
+        == pytest.approx(0.135)
+    o = offer("deepseek/deepseek-chat")
+    assert (o.usd_per_mtok_input, o.usd_per_mtok_cached_input, o.usd_per_mtok_output) == (0.27, 0.07, 1.1)
+    assert o.request_usd(1e6, 1e6) == pytest.approx(0.27 + 1.1)
+    assert o.tiers() == [PriceTier(-1, 0.27, 0.07, 1.1, 0.0)]
+
+
+def test_offers_leave_out_deprecated_models_unless_asked():
+    from truecost.prices import offers
+
+    key = "avian/Meta-Llama-3.1-8B-Instruct"  # marked deprecated in genai-prices 0.2.3
+    assert key not in {o.key for o in offers("avian")}
+    assert key in {o.key for o in offers("avian", deprecated=True)}
+
+
+def test_offers_search_the_display_name_too():
+    """'sonnet 4' is in claude-sonnet-4-0's name ("Claude Sonnet 4"), not in its key."""
+    from truecost.prices import offers
+
+    assert "anthropic/claude-sonnet-4-0" in {o.key for o in offers("anthropic", "sonnet 4")}
+    assert offers(search="xxxx") == []  # models without a display name match nothing extra
+
+
+def test_a_user_offer_replaces_the_catalogs_whatever_its_case(tmp_path):
+    from truecost.prices import offers
+
+    f = _offers_file(tmp_path, '["OpenAI/GPT-4o"]\nusd_per_mtok_input = 1.0\nusd_per_mtok_output = 2.0\n'
+                               'source = "my contract"\nas_of = 2026-11-01\n')
+    same = [o for o in offers("openai", "gpt-4o", extra=load_offers(f)) if o.key.lower() == "openai/gpt-4o"]
+    assert [(o.key, o.usd_per_mtok_input) for o in same] == [("OpenAI/GPT-4o", 1.0)]
+
+
+def test_a_model_id_with_a_slash_resolves_at_its_inferred_provider():
+    """'@cf/aisingapore/...' is a Cloudflare model id: '@cf' is no provider."""
+    o = offer("@cf/aisingapore/gemma-sea-lion-v4-27b-it")
+    assert (o.provider, o.key) == ("cloudflare", "cloudflare/@cf/aisingapore/gemma-sea-lion-v4-27b-it")

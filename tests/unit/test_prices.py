@@ -294,3 +294,18 @@ def test_a_model_id_with_a_slash_resolves_at_its_inferred_provider():
     """'@cf/aisingapore/...' is a Cloudflare model id: '@cf' is no provider."""
     o = offer("@cf/aisingapore/gemma-sea-lion-v4-27b-it")
     assert (o.provider, o.key) == ("cloudflare", "cloudflare/@cf/aisingapore/gemma-sea-lion-v4-27b-it")
+
+
+def test_a_user_offer_is_one_tier_and_search_reads_no_name_for_it(tmp_path):
+    """A user offer has no tiers: one from the first token (above -1), cached input at the input
+    price when none is given. genai-prices has no display name for it, so a search matches its
+    key only."""
+    from truecost.prices import PriceTier, offers
+
+    f = _offers_file(tmp_path, '["myhost/my-model"]\nusd_per_mtok_input = 0.5\nusd_per_mtok_output = 1.0\n'
+                               'source = "s"\nas_of = 2026-11-01\n')
+    extra = load_offers(f)
+    assert extra["myhost/my-model"].tiers() == [PriceTier(-1, 0.5, 0.5, 1.0, 0.0)]
+    assert [o.key for o in offers(search="my-model", extra=extra)] == ["myhost/my-model"]
+    assert offers(search="zzz-nowhere", extra=extra) == []
+    assert offers(search="xxxx", extra=extra) == []

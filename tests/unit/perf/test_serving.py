@@ -266,3 +266,113 @@ def test_prefill_share_counts_prompt_tokens_in_experts_and_all_reduces():
     frac = 80 / (16 + 80)  # 16 decode tokens, 16/200 × 1000 = 80 prompt tokens
     share = (frac * (b["linear"] + b["experts"] + b["collectives"]) + b["attention_prefill"]) / e.decode_step_s
     assert e.prefill_time_share == pytest.approx(share, rel=1e-12)
+
+
+# ---- --batch/--context: the KV pool and what fits, by hand ---------------------------------------
+# Hand GPU: 64 GiB = 68,719,476,736 bytes; weights 65,021,952 bytes; reserve 4 GiB =
+# 4,294,967,296 bytes; KV fraction 0.5 → pool (68,719,476,736 − 65,021,952 − 4,294,967,296) × 0.5
+# = 32,179,743,744 bytes. A 1,000-token sequence holds 2,048,000 bytes of KV: 15,712 fit
+# (32,179,743,744 / 2,048,000 = 15,712.8).
+POOL = (68_719_476_736 - 65_021_952 - 4_294_967_296) * 0.5
+
+
+def test_batch_estimate_reports_the_kv_pool_and_its_deployment():
+    e = estimate(h.MODEL, h.MEMORY_BOUND, batch=15_712, context=1000, engine=h.engine())
+    assert e.kv_pool_bytes_per_gpu == POOL == 32_179_743_744
+    assert (e.model, e.gpu, e.gpus, e.precision, e.engine, e.context) == (
+        "hand-2l", "hand-memory", 1, "w:bf16 kv:bf16 mm:bf16", "hand-engine", 1000)
+    assert (e.isl, e.osl, e.max_concurrency, e.concurrency) == (None, None, None, 15_712.0)
+    assert (e.weights_bytes, e.weights_bytes_per_gpu, e.kv_bytes_per_token) == (65_021_952, 65_021_952, 2048)
+    assert (e.ttft_s, e.tpot_s, e.e2e_s, e.requests_per_s, e.prefill_time_share) == (None,) * 5
+    assert e.notes == [] and e.cached_input_fraction == 0.0
+    assert e.output_tokens_per_s == pytest.approx(15_712 / e.decode_step_s, rel=REL)
+    # $2/GPU-hour over its output tokens/s, per 1M tokens
+    assert e.usd_per_mtok_output == pytest.approx(2.0 / 3600 / e.output_tokens_per_s * 1e6, rel=REL)
+
+
+def test_batch_beyond_the_pool_says_what_fits():
+    with pytest.raises(Exception) as e:
+        estimate(h.MODEL, h.MEMORY_BOUND, batch=15_713, context=1000, engine=h.engine())
+    # 15,713 × 2,048,000 = 32,180,224,000 bytes > the pool's 32,179,743,744
+    assert type(e.value).__name__ == "DoesNotFitError"
+    assert str(e.value) == ("15,713 sequences of 1,000 tokens do not fit on 1x hand-memory: their KV cache needs "
+                            "32.2 GB per GPU, the KV pool has 32.2 GB (15,712 such sequences fit); lower --batch "
+                            "or --context")
+    with pytest.raises(Exception) as e:
+        estimate(h.MODEL, h.MEMORY_BOUND, batch=40_000, context=1000, engine=h.engine())
+    assert "their KV cache needs 81.9 GB per GPU, the KV pool has 32.2 GB (15,712 such" in str(e.value)
+
+
+@pytest.mark.parametrize("batch, context, message", [
+    (0, 10, "--batch and --context must be at least 1"),
+    (10, 0, "--batch and --context must be at least 1"),
+    (1, 1_000_001, "--context 1,000,001 exceeds hand-2l's context of 1,000,000 tokens"),
+])
+def test_batch_and_context_bounds(batch, context, message):
+    with pytest.raises(InputError) as e:
+        estimate(h.MODEL, h.MEMORY_BOUND, batch=batch, context=context, engine=h.engine())
+    assert str(e.value) == message
+
+
+def test_one_sequence_of_one_token_and_the_full_context_are_priced():
+    one = estimate(h.MODEL, h.MEMORY_BOUND, batch=1, context=1, engine=h.engine())
+    assert one.decode_step_s == pytest.approx(T + (60_817_408 + 2_097_152 + 2048) / BW, rel=REL)
+    full = estimate(h.MODEL, h.MEMORY_BOUND, batch=1, context=1_000_000, engine=h.engine())
+    assert full.context == 1_000_000
+
+
+# ---- prefix-cache hits at an offered rate, one request alone, to_dict ----------------------------
+
+def test_an_offered_rate_with_prefix_hits_meets_littles_law_on_the_uncached_prompt():
+    """FAST GPU, 2,048-token prompts, half of each found in the prefix cache, OSL 100, 2,500
+    req/s. At C > 512 live sequences the token budget beside the decoders is max(512 − (C − 1), 1)
+    = 1 token, so the 1,024 uncached tokens take 1,024 steps: TTFT = 10 + 0.5 + 1,024 = 1,034.5 ms,
+    E2E = 1,034.5 + 99 = 1,133.5 ms, C = 2,500 × 1.1335 = 2,833.75 (> 512: consistent). The
+    capacity at the 4,096 sequences that fit is 4,096 / 1.1335 = 3,614 req/s: 2,500 is served.
+    Without the hits (2,048 steps), capacity would be 4,096 / 2.1575 = 1,898 req/s."""
+    e = estimate(h.MODEL, h.FAST, isl=2048, osl=100, rate=2500.0, cached_input_fraction=0.5,
+                 engine=h.engine(prefix_caching=True), requests=20)
+    assert e.max_concurrency == 4096
+    assert not any(n.startswith("saturated") for n in e.notes)
+    assert e.ttft_s == pytest.approx(1.0345, rel=1e-6)
+    assert e.e2e_s == pytest.approx(1.1335, rel=1e-6)
+    assert e.concurrency == pytest.approx(2833.75, rel=1e-6)
+
+
+def test_one_request_alone_by_hand():
+    """single_request on FAST: TTFT = 10 ms + one 1 ms step per 512-token chunk of the uncached
+    prompt; each of the OSL − 1 decode steps 1 ms. 2,048 tokens with 1,024 cached → 2 chunks:
+    TTFT 12 ms, E2E 12 + 9 = 21 ms at OSL 10. OSL 2: one decode step, TPOT 1 ms."""
+    from truecost.perf.serving import single_request
+
+    dep = h.deployment(h.FAST)
+    one = single_request(dep, 2048, 10, cached=1024)
+    assert (one.ttft_s, one.tpot_s, one.e2e_s) == (pytest.approx(0.012, rel=REL), pytest.approx(T, rel=REL),
+                                                   pytest.approx(0.021, rel=REL))
+    two = single_request(dep, 2048, 2)
+    assert (two.ttft_s, two.tpot_s, two.e2e_s) == (pytest.approx(0.014, rel=REL), pytest.approx(T, rel=REL),
+                                                   pytest.approx(0.015, rel=REL))
+
+
+def test_a_one_token_prompt_alone_on_the_compute_bound_gpu():
+    """One prompt token: 1 ms + linear 2 × 30,408,704 FLOPs + LM head 2 × 1024 × 1024 at 5e14 FLOP/s
+    + attention 1 pair × 2 layers × 4,096 FLOPs at 2.5e14, after the 10 ms request overhead."""
+    from truecost.perf.serving import single_request
+
+    one = single_request(h.deployment(h.COMPUTE_BOUND), 1, 1)
+    want = R + T + (2 * 30_408_704 + 2 * 1024 * 1024) / 5e14 + 2 * 4096 / 2.5e14
+    assert one.ttft_s == pytest.approx(want, rel=REL)
+    assert one.tpot_s is None and one.e2e_s == one.ttft_s
+
+
+def test_to_dict_is_plain_data_with_the_simulation_summary():
+    import json
+
+    e = estimate(h.MODEL, h.FAST, isl=100, osl=10, concurrency=2, engine=h.engine(), requests=20)
+    d = e.to_dict()
+    assert d["breakdown_s"] == e.breakdown_s and type(d["breakdown_s"]) is dict
+    assert d["notes"] == list(e.notes) and type(d["notes"]) is list
+    assert d["simulation"] == e.simulation.summary()
+    assert d["provenance"] == str(e.provenance)
+    json.dumps(d)  # plain data
+    assert estimate(h.MODEL, h.FAST, isl=100, osl=10, engine=h.engine()).to_dict()["simulation"] is None

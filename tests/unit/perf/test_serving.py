@@ -370,9 +370,155 @@ def test_to_dict_is_plain_data_with_the_simulation_summary():
 
     e = estimate(h.MODEL, h.FAST, isl=100, osl=10, concurrency=2, engine=h.engine(), requests=20)
     d = e.to_dict()
+    from dataclasses import fields
+
+    from truecost.perf.serving import Estimate
+
+    assert set(d) == {f.name for f in fields(Estimate)}  # one key per field, no other
     assert d["breakdown_s"] == e.breakdown_s and type(d["breakdown_s"]) is dict
     assert d["notes"] == list(e.notes) and type(d["notes"]) is list
     assert d["simulation"] == e.simulation.summary()
     assert d["provenance"] == str(e.provenance)
     json.dumps(d)  # plain data
     assert estimate(h.MODEL, h.FAST, isl=100, osl=10, engine=h.engine()).to_dict()["simulation"] is None
+
+
+def test_batch_estimate_every_other_field():
+    """Batch 10 of context 1,000 on MEMORY_BOUND: the step is 1 ms + (60,817,408 linear +
+    2,097,152 LM head + 10 × 1,000 × 2,048 KV) bytes / 1e12 = 1.08339456 ms; compute is free, so
+    the overlap (lower) and no-overlap (upper) bounds are the same step; the 1 ms overhead binds."""
+    e = estimate(h.MODEL, h.MEMORY_BOUND, batch=10, context=1000, engine=h.engine())
+    step = T + (60_817_408 + 2_097_152 + 10 * 1000 * 2048) / BW
+    assert (e.decode_step_s, e.decode_step_s_lower, e.decode_step_s_upper) == pytest.approx((step,) * 3, rel=REL)
+    assert (e.output_tokens_per_s_lower, e.output_tokens_per_s_upper) == pytest.approx((10 / step,) * 2, rel=REL)
+    assert e.binding == "overhead"
+    assert e.breakdown_s == pytest.approx({"linear": 60_817_408 / BW, "lm_head": 2_097_152 / BW,
+                                           "attention_decode": 10 * 1000 * 2048 / BW, "collectives": 0.0,
+                                           "step_overhead": T}, rel=REL)
+    assert e.usd_per_gpu_hour == 2.0 and e.notes == []
+    assert str(e.provenance).startswith("modelled:roofline+continuous batching; engine 'hand-engine'")
+    assert e.power_w is not None and e.idle_power_w == pytest.approx(150.0)  # 1 kW × 0.15
+    assert e.energy_j_per_output_token == pytest.approx(e.power_w / e.output_tokens_per_s, rel=REL)
+
+
+def test_a_batch_that_fills_the_pool_exactly_fits():
+    """A reserve of 4 GiB + 2,048 bytes leaves (68,719,476,736 − 65,021,952 − 4,294,969,344) × 0.5
+    = 32,179,742,720 bytes = 15,712,765 one-token sequences of 2,048 bytes, exactly."""
+    e = estimate(h.MODEL, h.MEMORY_BOUND, batch=15_712_765, context=1,
+                 engine=h.engine(runtime_reserve_gib=4 + 2**-19))
+    assert e.kv_pool_bytes_per_gpu == 32_179_742_720 == 15_712_765 * 2048
+
+
+def test_attention_dp_splits_the_batch_and_counts_what_fits_per_group():
+    """MoE with attention DP 2: each group holds ceil(B / 2) sequences; what fits is twice one
+    group's pool over one sequence's KV."""
+    kw = dict(tp=1, dp=2, ep=2, context=1000, engine=h.engine())
+    pool = estimate(h.MOE_MODEL, h.MEMORY_BOUND, batch=2, **kw).kv_pool_bytes_per_gpu
+    per_group = int(pool // 2_048_000)
+    assert estimate(h.MOE_MODEL, h.MEMORY_BOUND, batch=2 * per_group, **kw).concurrency == 2 * per_group
+    with pytest.raises(Exception) as e:
+        estimate(h.MOE_MODEL, h.MEMORY_BOUND, batch=2 * per_group + 1, **kw)
+    assert f"({2 * per_group:,} such sequences fit)" in str(e.value)
+    assert "on 2x hand-memory tp1 dp2 ep2:" in str(e.value)
+
+
+def test_a_replica_slower_than_a_token_a_second_is_still_priced():
+    """A GPU of 1e-6 TFLOP/s: one token of 32.5M parameters takes minutes; $2/h over it."""
+    slow = h.gpu("hand-slow", bf16_tflops=1e-6, memory_tb_s=h.UNBOUNDED_TB_S)
+    e = estimate(h.MODEL, slow, batch=1, context=1, engine=h.engine())
+    assert e.output_tokens_per_s < 1
+    assert e.usd_per_mtok_output == pytest.approx(2.0 / 3600 / e.output_tokens_per_s * 1e6, rel=REL)
+    unpriced = h.gpu("hand-unpriced", usd_per_gpu_hour=None)
+    assert estimate(h.MODEL, unpriced, batch=1, context=1, engine=h.engine()).usd_per_mtok_output is None
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"batch": 4, "context": 100, "concurrency": 2}, "--batch/--context price one step; they exclude --concurrency "
+                                                     "and --rate"),
+    ({"batch": 4, "context": 100, "rate": 1.0}, "--batch/--context price one step; they exclude --concurrency and "
+                                                "--rate"),
+    ({"concurrency": 2, "requests": 0}, "--requests must be at least 1, got 0"),
+    ({"cached_input_fraction": 1.5}, "--cached-input-fraction must be within [0, 1], got 1.5"),
+    ({"isl": 999_001, "osl": 1000}, "isl+osl = 1000001 exceeds hand-2l's context of 1000000 tokens"),
+])
+def test_more_bad_input(kwargs, message):
+    with pytest.raises(InputError) as e:
+        estimate(h.MODEL, h.FAST, engine=h.engine(), **kwargs)
+    assert str(e.value) == message
+
+
+def test_the_edges_of_the_input_ranges_are_accepted():
+    """One request, every prompt token cached, a prompt and reply that fill the context."""
+    one = estimate(h.MODEL, h.FAST, isl=100, osl=10, concurrency=1, requests=1, engine=h.engine())
+    assert one.simulation.requests == 1
+    assert estimate(h.MODEL, h.FAST, isl=100, osl=10, cached_input_fraction=1.0, engine=h.engine()).ttft_s > 0
+    assert estimate(h.MODEL, h.FAST, isl=999_000, osl=1000, engine=h.engine()).max_concurrency == 15
+    # 32,179,743,744 / (2,048 × 1,000,000) = 15.7 sequences of the whole context
+
+
+def test_the_simulation_runs_the_seed_warmup_hits_and_requests_asked():
+    """Defaults: 1,000 requests (10 per client below 100 clients), seed 0, no warmup."""
+    kw = dict(isl=2048, osl=10, engine=h.engine(prefix_caching=True))
+    for load in ({"concurrency": 2}, {"rate": 5.0}):
+        d = estimate(h.MODEL, h.FAST, **kw, **load).simulation
+        assert (d.requests, d.seed, d.warmup) == (1000, 0, 0)
+        s = estimate(h.MODEL, h.FAST, **kw, **load, requests=30, seed=5, warmup=4).simulation
+        assert (s.requests, s.seed, s.warmup) == (30, 5, 4)
+        cold = estimate(h.MODEL, h.FAST, **kw, **load, requests=30).simulation
+        warm = estimate(h.MODEL, h.FAST, **kw, **load, requests=30, cached_input_fraction=0.5).simulation
+        assert warm.ttft.mean < cold.ttft.mean  # 1,024 tokens to prefill instead of 2,048
+
+
+def test_prefix_hits_shorten_the_steady_state_ttft_at_every_load():
+    """FAST, 2,048-token prompts half cached, OSL 100. Concurrency 2: the budget beside 1 decoder
+    is 511 tokens, so 1,024 uncached tokens take ceil(1,024 / 511) = 3 steps: TTFT = 10 + 0.5 + 3
+    = 13.5 ms. Max throughput: 4,096 sequences leave a 1-token budget: 1,024 steps, 1,034.5 ms."""
+    kw = dict(isl=2048, osl=100, cached_input_fraction=0.5, engine=h.engine(prefix_caching=True))
+    assert estimate(h.MODEL, h.FAST, concurrency=2, requests=20, **kw).ttft_s == pytest.approx(0.0135, rel=REL)
+    top = estimate(h.MODEL, h.FAST, **kw)
+    assert top.concurrency == 4096 and top.ttft_s == pytest.approx(1.0345, rel=REL)
+
+
+def test_kv_dtype_and_the_parallel_layout_reach_the_deployment():
+    assert estimate(h.MODEL, h.FAST, kv_dtype="fp8", engine=h.engine()).kv_bytes_per_token == 1024
+    moe = estimate(h.MOE_MODEL, h.MEMORY_BOUND, tp=1, dp=2, ep=2, isl=100, osl=10, engine=h.engine())
+    assert moe.layout == "2x hand-memory tp1 dp2 ep2" and moe.gpus == 2
+
+
+def test_a_load_the_kv_pool_limits_reports_the_step_binding_below_it():
+    """100,000-token prompts: 32,179,743,744 / (2,048 × 101,000) = 155 fit (KV-limited). At 2
+    live sequences the step, not the KV pool, binds; at max throughput the pool does."""
+    kw = dict(isl=100_000, osl=1000, engine=h.engine())
+    two = estimate(h.MODEL, h.MEMORY_BOUND, concurrency=2, requests=4, **kw)
+    assert two.max_concurrency == 155 and two.binding == "overhead"
+    assert estimate(h.MODEL, h.MEMORY_BOUND, **kw).binding == "kv_capacity"
+
+
+def test_concurrency_exactly_at_what_fits_takes_no_note():
+    e = estimate(h.MODEL, h.FAST, isl=1000, osl=200, concurrency=50, requests=50,
+                 engine=h.engine(max_batch_size=50))
+    assert e.max_concurrency == 50 and not any(n.startswith("concurrency") for n in e.notes)
+
+
+def test_prefill_alone_on_the_compute_bound_gpu_emits_one_prompts_logits():
+    """ISL 1,000 with 400 cached: 600 new tokens: 1 ms + linear 2 × 600 × 30,408,704 + LM head
+    2 × 1 × 1024 × 1024 FLOPs at 5e14 + attention over 600 × 400 + 600 × 601 / 2 pairs × 2 layers
+    × 4,096 FLOPs at 2.5e14."""
+    e = estimate(h.MODEL, h.COMPUTE_BOUND, isl=1000, osl=10, cached_input_fraction=0.4,
+                 engine=h.engine(prefix_caching=True))
+    pairs = 600 * 400 + 600 * 601 / 2
+    want = T + (2 * 600 * 30_408_704 + 2 * 1024 * 1024) / 5e14 + pairs * 2 * 4096 / 2.5e14
+    assert e.prefill_s == pytest.approx(want, rel=REL)
+
+
+def test_steady_step_prefills_the_uncached_tokens_of_the_finishing_requests_on_compute():
+    """COMPUTE_BOUND, C = 10, ISL 1,000 with 400 cached, OSL 100: per step 10 decode tokens at
+    mean context 1,050, and 10 / 100 = 0.1 requests replaced, each prefilling 600 new tokens that
+    attend 600 × 400 + 600 × 601 / 2 = 420,300 pairs, with 0.1 prompts' logits. FLOPs: linear
+    2 × 30,408,704 × (10 + 60); LM head 2 × 1024 × 1024 × 10.1 at 5e14; attention
+    (10 × 1,050 + 0.1 × 420,300) × 2 layers × 4,096 at 2.5e14; + 1 ms."""
+    op = operating_point(h.deployment(h.COMPUTE_BOUND, prefix_caching=True), 10, 1000, 100, cached=400)
+    linear = 2 * 30_408_704 * 70 / 5e14
+    lm_head = 2 * 1024 * 1024 * 10.1 / 5e14
+    attention = (10 * 1050 + 0.1 * 420_300) * 2 * 4096 / 2.5e14
+    assert op.step.total_s == pytest.approx(T + linear + lm_head + attention, rel=REL)

@@ -522,3 +522,34 @@ def test_steady_step_prefills_the_uncached_tokens_of_the_finishing_requests_on_c
     lm_head = 2 * 1024 * 1024 * 10.1 / 5e14
     attention = (10 * 1050 + 0.1 * 420_300) * 2 * 4096 / 2.5e14
     assert op.step.total_s == pytest.approx(T + linear + lm_head + attention, rel=REL)
+
+
+def test_one_live_sequence_has_the_whole_token_budget_for_its_prompt():
+    """C = 1: no other sequence decodes beside the prompt, so a 512-token prompt is one 512-token
+    chunk: TTFT = 10 + 0.5 + 1 ms on FAST (a budget of 511 would take two chunks)."""
+    op = operating_point(h.deployment(h.FAST), 1, 512, 10)
+    assert op.ttft_s == pytest.approx(R + 0.5 * T + T, rel=REL)
+
+
+def test_ttft_prefills_the_uncached_tokens_after_the_cached_ones_on_compute():
+    """COMPUTE_BOUND, C = 1, ISL 1,000 with 400 cached, a 1,024-token budget: one chunk of 600
+    tokens attending 600 × 400 + 600 × 601 / 2 = 420,300 pairs, with its logits:
+    TTFT − R − t_iter / 2 = 1 ms + (2 × 600 × 30,408,704 + 2 × 1024 × 1024) / 5e14
+    + 420,300 × 2 × 4,096 / 2.5e14. With 999 of 1,000 cached: one token attending 1,000 pairs."""
+    dep = h.deployment(h.COMPUTE_BOUND, prefix_caching=True, max_num_tokens=1024)
+    op = operating_point(dep, 1, 1000, 100, cached=400)
+    prefill = T + (2 * 600 * 30_408_704 + 2 * 1024 * 1024) / 5e14 + 420_300 * 2 * 4096 / 2.5e14
+    assert op.ttft_s - R - 0.5 * op.step.total_s == pytest.approx(prefill, rel=REL)
+    one = operating_point(dep, 1, 1000, 100, cached=999)
+    prefill = T + (2 * 30_408_704 + 2 * 1024 * 1024) / 5e14 + 1000 * 2 * 4096 / 2.5e14
+    assert one.ttft_s - R - 0.5 * one.step.total_s == pytest.approx(prefill, rel=REL)
+    # its steady step: 1 decode token at context 1,050; 0.01 requests replaced, 1 token each
+    # attending 1,000 pairs; logits for 1.01 rows
+    step = T + (2 * 30_408_704 * 1.01 + 2 * 1024 * 1024 * 1.01) / 5e14 + (1050 + 0.01 * 1000) * 2 * 4096 / 2.5e14
+    assert one.step.total_s == pytest.approx(step, rel=REL)
+
+
+def test_an_estimate_reports_the_catalog_rent_it_priced():
+    e = estimate(h.MODEL, h.FAST, isl=100, osl=10, engine=h.engine())
+    assert e.usd_per_gpu_hour == 2.0
+    assert e.usd_per_mtok_output == pytest.approx(2.0 / 3600 / e.output_tokens_per_s * 1e6, rel=REL)

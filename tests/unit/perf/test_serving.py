@@ -553,3 +553,30 @@ def test_an_estimate_reports_the_catalog_rent_it_priced():
     e = estimate(h.MODEL, h.FAST, isl=100, osl=10, engine=h.engine())
     assert e.usd_per_gpu_hour == 2.0
     assert e.usd_per_mtok_output == pytest.approx(2.0 / 3600 / e.output_tokens_per_s * 1e6, rel=REL)
+
+
+def test_a_saturating_rate_runs_at_the_max_throughput_point_prefix_hits_included():
+    """Beyond capacity the steady-state figures are those of max throughput (C = what fits),
+    with the same prefix-cache hits: on the compute-bound GPU the prefill of the 600 uncached
+    tokens of 1,000, not of all 1,000, is in every step."""
+    kw = dict(isl=1000, osl=100, cached_input_fraction=0.4, engine=h.engine(prefix_caching=True))
+    over = estimate(h.MODEL, h.COMPUTE_BOUND, rate=1e9, requests=20, **kw)
+    top = estimate(h.MODEL, h.COMPUTE_BOUND, **kw)
+    assert over.notes[0].startswith("saturated: offered 1e+09 req/s exceeds capacity")
+    assert (over.concurrency, over.decode_step_s, over.tpot_s) == (top.concurrency, top.decode_step_s, top.tpot_s)
+    cold = estimate(h.MODEL, h.COMPUTE_BOUND, isl=1000, osl=100, engine=h.engine(prefix_caching=True))
+    assert top.decode_step_s < cold.decode_step_s
+
+
+def test_moe_steady_step_counts_experts_per_prefill_chunk_of_the_token_budget():
+    """The steady step is roofline's step of C decoders at ISL + OSL/2 plus C/OSL prompts of ISL
+    tokens (module docstring), prefill arriving in chunks of min(ISL, max_num_tokens) = 512
+    tokens, which sets how many experts a prefill step touches (roofline, tested on its own)."""
+    from truecost.perf.roofline import causal_pairs
+
+    dep = h.deployment(h.COMPUTE_BOUND, model=h.MOE_MODEL)
+    op = operating_point(dep, 10, 1000, 100)
+    chunked = step_time(dep, 10, 1050, 0.1 * 1000, 0.1 * causal_pairs(1000), 0.1, prefill_chunk_tokens=512)
+    whole = step_time(dep, 10, 1050, 0.1 * 1000, 0.1 * causal_pairs(1000), 0.1)
+    assert op.step.total_s == pytest.approx(chunked.total_s, rel=REL)
+    assert chunked.total_s != pytest.approx(whole.total_s, rel=1e-6)  # the chunk matters here

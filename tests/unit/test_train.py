@@ -560,3 +560,45 @@ def test_estimates_as_plain_data_name_every_figure():
     assert set(d["final_run"]["flops"]) == {"value", "unit", "provenance"}
     assert d["final_run"]["flops"]["value"] == pytest.approx(6e21)
     assert d["with_rnd"] and all(set(f) == {"value", "unit", "provenance"} for f in d["with_rnd"].values())
+
+
+def test_assumptions_carry_the_catalog_figures_they_used():
+    """Every assumption of a default run is the training catalog's figure (its own source), the
+    GPU catalog's rent, or the inputs."""
+    from truecost.train import train_cost, training_catalog
+
+    est = train_cost(params_total=1e9, tokens=1e12, gpus=8)
+    a, p = {k: f.value for k, f in est.assumptions().items()}, training_catalog().param
+    for k in ("usd_per_kwh", "pue", "power_fraction_of_tdp", "life_years", "server_share", "network_share"):
+        assert a[k] == p[k].value, k
+    assert (a["params_total"], a["params_active"], a["tokens"]) == (1e9, 1e9, 1e12)
+    assert a["usd_per_gpu_hour_rent"] == est.usd_per_gpu_hour_rent.value > 0
+    assert a["usd_per_gpu_hour_own"] == pytest.approx(est.usd_own_breakdown["capex"] / est.gpu_hours.value
+                                                      + est.usd_own_breakdown["energy"] / est.gpu_hours.value)
+    assert a["t_co2e_per_mwh"] > 0 and est.co2_t.value == pytest.approx(est.energy_mwh.value * a["t_co2e_per_mwh"])
+
+
+def test_a_cloud_only_gpu_has_no_owned_cost_energy_or_co2():
+    """A GPU sold by no one and with no published TDP: rent only. The R&D-inclusive cost is the
+    rented one times the multiplier."""
+    from tests import hand as h
+    from truecost.train import train_cost
+
+    cloud = h.gpu("hand-cloud", usd_purchase=None, tdp_w=None)
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=cloud, gpus=8, mfu=0.5)
+    assert est.usd_per_gpu_hour_own is None and est.usd_own_breakdown == {}
+    assert est.energy_mwh is None and est.co2_t is None
+    # 6e21 FLOPs / (0.5 × 1e15 FLOP/s) = 1.2e7 GPU-seconds = 3,333.3 GPU-hours at $2
+    assert est.gpu_hours.value == pytest.approx(6e21 / 0.5e15 / 3600)
+    assert est.with_rnd()["usd_rent"].value == pytest.approx(est.gpu_hours.value * 2.0 * est.rnd_multiplier.value)
+    assert set(est.with_rnd()) == {"flops", "gpu_hours", "usd_rent"}
+
+
+def test_a_cost_that_overflows_says_which_figure():
+    from truecost.errors import InputError
+    from truecost.train import train_cost
+
+    with pytest.raises(InputError) as e:
+        train_cost(params_total=1e9, tokens=1e12, gpus=8, usd_per_gpu_hour=1e306)
+    assert str(e.value) == ("the result overflows: rented cost is beyond 1.8e308, the largest number this "
+                            "arithmetic holds; check --tokens, the parameter count, --mfu and the prices")

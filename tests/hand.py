@@ -108,14 +108,13 @@ ENGINE_TERMS: dict[str, Any] = dict(
     power_memory_fraction=0.6,
     power_compute_fraction=1.55,
     scheduling="decode_first",
-    chunked_prefill=True,  # a prompt may be split across steps: the budget, not the prompt, sets a step
+    chunked_prefill=True,  # prompts split to the step's token budget: what the closed forms assume
     prefix_caching=False,
-    plan_default=True,  # not a term of any formula: which profiles plan searches by default
     source="hand-made for tests",
     retrieved=DAY,
 )
-# The profile's fields that are not terms of the model (names, provenance).
-_NOT_TERMS = {"key", "sources", "calibration"}
+# The profile's fields that are not terms of the model (names, provenance, whether plan searches it).
+_NOT_TERMS = {"key", "sources", "calibration", "plan_default"}
 
 
 def _terms(over: dict[str, Any]) -> dict[str, Any]:

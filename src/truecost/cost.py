@@ -69,7 +69,6 @@ class HourlyCost:
     provenance: Provenance
 
 
-@finite_numbers()
 def deployment_cost(gpu: GPU | str, gpus: int, basis: PriceBasis | str = PriceBasis.rent, *,
                     usd_per_gpu_hour: float | None = None,
                     ownership: OwnershipTerms | None = None,
@@ -115,6 +114,10 @@ def deployment_cost(gpu: GPU | str, gpus: int, basis: PriceBasis | str = PriceBa
                       f"over {t.life_years:g} y, +{t.server_overhead_fraction:.0%} server, "
                       f"{power_how} x PUE {t.pue:g} x ${t.usd_per_kwh:g}/kWh")
     return HourlyCost(sum(terms.values()), terms, basis, gpus, prov)
+
+
+# Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+deployment_cost = finite_numbers()(deployment_cost)
 
 
 def usd_per_correct_answer(usd_per_task: float, accuracy: float) -> float | None:

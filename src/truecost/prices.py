@@ -64,7 +64,6 @@ class Offer:
         """Whether a batch price exists (genai-prices' batch variant, or a user batch_discount)."""
         return self._genai_batch or self.batch_discount is not None
 
-    @finite_numbers()
     def request_usd(self, input_tokens: float, output_tokens: float, *, cached_input_tokens: float = 0,
                     reasoning_tokens: float = 0, batch: bool = False) -> float:
         """Price of one request. ``input_tokens`` includes the cached ones; ``output_tokens``
@@ -101,6 +100,9 @@ class Offer:
                 raise InputError(f"{self.key} has no batch_discount; set it in the offers file")
             usd *= self.batch_discount
         return usd
+
+    # Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+    request_usd = finite_numbers()(request_usd)
 
     def usd_per_mtok(self, *, batch: bool = False) -> tuple[float, float]:
         """(input, output) USD per million tokens at the base tier: the list prices, or with

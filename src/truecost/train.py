@@ -346,7 +346,6 @@ def _resolve_params(model: str | ModelArch | None, params_total: float | None,
                    else Provenance("input", "= total (dense)")))
 
 
-@finite_numbers(params_total="--params", params_active="--active-params")
 def training_flops(model: str | ModelArch | None = None, *, params_total: float | None = None,
                    params_active: float | None = None, tokens: float,
                    seq_len: int | None = None) -> TrainingFlops:
@@ -376,6 +375,10 @@ def training_flops(model: str | ModelArch | None = None, *, params_total: float 
     return TrainingFlops(name, total, active, tokens_fig, dense, attention, seq_len)
 
 
+# Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+training_flops = finite_numbers(params_total="--params", params_active="--active-params")(training_flops)
+
+
 def energy_mwh(gpu_hours: float, tdp_w: float, *, power_fraction_of_tdp: float,
                pue: float) -> float:
     """Facility energy of ``gpu_hours`` at ``power_fraction_of_tdp`` × TDP, times PUE."""
@@ -401,7 +404,6 @@ def _mfu(gpu: GPU, precision: TrainPrecision, mfu: float | None) -> Figure:
                      "catalog/training.toml; give one with --mfu")
 
 
-@finite_numbers(params_total="--params", params_active="--active-params")
 def train_cost(model: str | ModelArch | None = None, *, params_total: float | None = None,
                params_active: float | None = None, tokens: float, gpu: str | GPU = "h100-sxm",
                gpus: int | None = None, mfu: float | None = None,
@@ -497,6 +499,10 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
     )
 
 
+# Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+train_cost = finite_numbers(params_total="--params", params_active="--active-params")(train_cost)
+
+
 # ---- helpers: Chinchilla, implied MFU, trends ----------------------------------------------------
 
 @dataclass(frozen=True, slots=True)
@@ -507,7 +513,6 @@ class ChinchillaPoint:
     tokens_per_param: Figure
 
 
-@finite_numbers(compute_flops="--flops")
 def chinchilla_tokens(compute_flops: float, tokens_per_param: float | None = None
                       ) -> ChinchillaPoint:
     """Compute-optimal parameters and tokens for a budget of ``compute_flops`` (Hoffmann et al.
@@ -526,6 +531,10 @@ def chinchilla_tokens(compute_flops: float, tokens_per_param: float | None = Non
     return ChinchillaPoint(compute_flops, params, tokens, Figure(r, "tokens/param", prov))
 
 
+# Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+chinchilla_tokens = finite_numbers(compute_flops="--flops")(chinchilla_tokens)
+
+
 @dataclass(frozen=True, slots=True)
 class ImpliedMfu:
     mfu: float
@@ -534,7 +543,6 @@ class ImpliedMfu:
     peak_flops_per_gpu: Figure
 
 
-@finite_numbers(params_total="--params", params_active="--active-params")
 def implied_mfu(gpu_hours: float, model: str | ModelArch | None = None, *,
                 params_total: float | None = None, params_active: float | None = None,
                 tokens: float, gpu: str | GPU = "h100-sxm",
@@ -561,6 +569,10 @@ def implied_mfu(gpu_hours: float, model: str | ModelArch | None = None, *,
                          f"check --gpu-hours, --tokens, the parameter count, --gpu and "
                          f"--precision")
     return ImpliedMfu(mfu, total, gpu_hours, peak)
+
+
+# Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+implied_mfu = finite_numbers(params_total="--params", params_active="--active-params")(implied_mfu)
 
 
 @dataclass(frozen=True, slots=True)
@@ -591,7 +603,6 @@ def _growth(value: float | str, quantity: str) -> Figure:
     return Figure(entry.per_year, "x/year", entry.provenance)
 
 
-@finite_numbers(base_usd="--usd", base_year="--year", to_year="--to", base_flops="--flops")
 def trend(base_usd: float, base_year: int, to_year: int, *, growth: float | str = "epoch-cost",
           base_flops: float | None = None, compute_growth: float | str = "epoch-compute") -> Trend:
     """Project a frontier training cost forward: usd(y) = base_usd · growth^(y − base_year), and
@@ -625,3 +636,7 @@ def trend(base_usd: float, base_year: int, to_year: int, *, growth: float | str 
         if p.flops is not None:
             finite_result(p.flops, "projected FLOPs", "project fewer years or a lower growth")
     return Trend(points, g_usd, g_flops)
+
+
+# Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+trend = finite_numbers(base_usd="--usd", base_year="--year", to_year="--to", base_flops="--flops")(trend)

@@ -78,3 +78,49 @@ def test_ownership_defaults_and_their_sources_agree_with_training():
     for name in ("life_years", "server_share", "network_share", "usd_per_kwh", "pue",
                  "power_fraction_of_tdp"):
         assert p[name].source.strip() and p[name].as_of, name
+
+
+def test_own_energy_is_the_modelled_power_else_70_percent_of_tdp_and_a_fixed_fraction_wins():
+    """The hand GPU's TDP is 1 kW. PUE 1.5, $0.10/kWh:
+    modelled 400 W → 0.4 kW × 1.5 × 0.10 = $0.06/h per GPU;
+    none given → 70% of 1 kW = 0.7 × 1.5 × 0.10 = $0.105/h;
+    power_fraction_of_tdp 0.5 beside a modelled 400 W → the fraction: 0.5 × 1.5 × 0.10 = $0.075/h."""
+    t = OwnershipTerms(usd_per_kwh=0.10, pue=1.5)
+    modelled = deployment_cost(h.FAST, 2, "own", ownership=t, power_w_per_gpu=400.0)
+    assert modelled.breakdown["energy"] == pytest.approx(2 * 0.06)
+    assert str(modelled.provenance).endswith("400 W/GPU modelled x PUE 1.5 x $0.1/kWh")
+    assumed = deployment_cost(h.FAST, 2, "own", ownership=t)
+    assert assumed.breakdown["energy"] == pytest.approx(2 * 0.105)
+    assert str(assumed.provenance).endswith("70% TDP (assumed) x PUE 1.5 x $0.1/kWh")
+    fixed = deployment_cost(h.FAST, 2, "own", ownership=t.model_copy(update={"power_fraction_of_tdp": 0.5}),
+                            power_w_per_gpu=400.0)
+    assert fixed.breakdown["energy"] == pytest.approx(2 * 0.075)
+    # A modelled power just above zero is still a power (one watt: $0.00015/h).
+    assert deployment_cost(h.FAST, 1, "own", ownership=t, power_w_per_gpu=1.0).breakdown["energy"] == \
+        pytest.approx(0.001 * 1.5 * 0.10)
+    assert deployment_cost(h.FAST, 1, "own", ownership=t, power_w_per_gpu=0.5).breakdown["energy"] == \
+        pytest.approx(0.0005 * 1.5 * 0.10)
+
+
+@pytest.mark.parametrize("gpu, basis, kw, message", [
+    (h.gpu("hand-unpriced", usd_per_gpu_hour=None), "rent", {},
+     "hand-unpriced has no public on-demand price in the catalog; give one (usd_per_gpu_hour / --usd-per-gpu-hour)"),
+    (h.gpu("hand-cloud", usd_purchase=None), "own", {},
+     "hand-cloud is not sold (cloud rental only), so it has no ownership cost; price it as rented"),
+    (h.gpu("hand-no-tdp", tdp_w=None), "own", {},
+     "hand-no-tdp has no published TDP, so it has no ownership cost; price it as rented"),
+    (h.gpu("hand-cloud-no-tdp", usd_purchase=None, tdp_w=None), "own", {},
+     "hand-cloud-no-tdp is not sold (cloud rental only), so it has no ownership cost; price it as rented"),
+    (h.FAST, "own", {"power_w_per_gpu": 0.0}, "power per GPU must be a finite number of watts > 0, got 0.0"),
+    (h.FAST, "own", {"power_w_per_gpu": -5.0}, "power per GPU must be a finite number of watts > 0, got -5.0"),
+])
+def test_what_cannot_be_priced_says_why(gpu, basis, kw, message):
+    with pytest.raises(InputError) as e:
+        deployment_cost(gpu, 1, basis, **kw)
+    assert str(e.value) == message
+
+
+def test_a_rented_gpu_needs_no_purchase_price_or_tdp():
+    """Rent is the rate × GPUs: $2/h × 3 on a GPU that is not sold and has no TDP."""
+    assert deployment_cost(h.gpu("hand-cloud-no-tdp", usd_purchase=None, tdp_w=None), 3).usd_per_hour == \
+        pytest.approx(6.0)

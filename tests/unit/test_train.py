@@ -487,3 +487,118 @@ def test_training_flops_inputs_their_units_sources_and_bounds():
         with pytest.raises(InputError) as e:
             training_flops(**kwargs)
         assert str(e.value) == message
+
+
+# ---- edges of the helpers (overflow messages, limits, defaults) ------------------------------------
+
+def test_trend_spans_at_most_100_years():
+    from truecost.errors import InputError
+    from truecost.train import trend
+
+    assert len(trend(1.0, 2000, 2100).points) == 101
+    with pytest.raises(InputError) as e:
+        trend(1.0, 2000, 2101)
+    assert str(e.value) == ("--to-year (2101) is more than 100 years after the base year (2000); a growth "
+                            "rate says nothing that far out")
+
+
+@pytest.mark.parametrize("kw, what", [
+    ({"growth": 1e300}, "projected cost"),  # 1e300 ** 2 raises OverflowError
+    ({"growth": 10.0, "base_usd": 1e300, "to_year": 2100}, "projected cost"),  # 1e300 × 1e100 = inf
+    ({"base_flops": 1e308, "compute_growth": 10.0}, "projected FLOPs"),
+])
+def test_a_trend_that_overflows_says_which_figure_and_what_to_change(kw, what):
+    from truecost.errors import InputError
+    from truecost.train import trend
+
+    args = {"base_usd": 1.0, "base_year": 2000, "to_year": 2002, **kw}
+    with pytest.raises(InputError) as e:
+        trend(args.pop("base_usd"), args.pop("base_year"), args.pop("to_year"), **args)
+    assert str(e.value) == (f"the result overflows: {what} is beyond 1.8e308, the largest number this "
+                            "arithmetic holds; project fewer years or a lower growth")
+
+
+def test_chinchilla_point_by_hand_and_its_overflow():
+    """C = 6·N·D with D = 20·N: C = 1.2e24 FLOPs → N = sqrt(1.2e24 / 120) = 1e11, D = 2e12."""
+    from truecost.errors import InputError
+    from truecost.train import chinchilla_tokens
+
+    p = chinchilla_tokens(1.2e24, 20.0)
+    assert (p.flops, p.params, p.tokens, p.tokens_per_param.value) == pytest.approx((1.2e24, 1e11, 2e12, 20.0))
+    with pytest.raises(InputError) as e:
+        chinchilla_tokens(1e308, 1e-320)  # N = sqrt(1e308 / 6e-320) overflows
+    assert str(e.value) == ("the result overflows: parameters is beyond 1.8e308, the largest number this "
+                            "arithmetic holds; give a larger --tokens-per-param or a smaller --flops")
+
+
+def test_implied_mfu_defaults_to_the_h100_and_refuses_more_than_peak():
+    """1e9 parameters × 1e12 tokens × 6 = 6e21 FLOPs; an H100 SXM's dense bf16 peak is 989.4
+    TFLOP/s (the catalog's figure from NVIDIA's datasheet, dense = sparse / 2): over 10,000 GPU-hours, MFU = 6e21 /
+    (3.6e7 s × 9.894e14) = 0.1685. Over 6e21 / (1.5 × 3,600 × 9.894e14) GPU-hours it would be 1.5:
+    refused."""
+    from truecost.errors import InputError
+    from truecost.train import implied_mfu
+
+    r = implied_mfu(10_000, params_total=1e9, tokens=1e12)
+    assert r.peak_flops_per_gpu.value == 989.4e12
+    assert r.mfu == pytest.approx(6e21 / (10_000 * 3600 * 989.4e12))
+    with pytest.raises(InputError, match=r"^these figures imply an MFU of 1\.5, above 1: "):
+        implied_mfu(6e21 / (1.5 * 3600 * 989.4e12), params_total=1e9, tokens=1e12)
+
+
+def test_estimates_as_plain_data_name_every_figure():
+    from truecost.train import train_cost
+
+    est = train_cost(params_total=1e9, tokens=1e12, gpus=8)
+    d = est.to_dict()
+    assert {"model", "gpu", "gpus", "precision", "basis", "seq_len", "assumptions", "final_run",
+            "usd_own_breakdown", "with_rnd", "attention_share", "attention_material", "usd", "usd_with_rnd",
+            "rnd_note"} == set(d)
+    assert d["usd"] == est.usd.value and d["usd_with_rnd"] == pytest.approx(est.usd.value * est.rnd_multiplier.value)
+    assert set(d["final_run"]) == {"flops", "gpu_hours", "wall_clock_days", "usd_rent", "usd_own", "energy_mwh",
+                                   "co2_t"}
+    assert set(d["final_run"]["flops"]) == {"value", "unit", "provenance"}
+    assert d["final_run"]["flops"]["value"] == pytest.approx(6e21)
+    assert d["with_rnd"] and all(set(f) == {"value", "unit", "provenance"} for f in d["with_rnd"].values())
+
+
+def test_assumptions_carry_the_catalog_figures_they_used():
+    """Every assumption of a default run is the training catalog's figure (its own source), the
+    GPU catalog's rent, or the inputs."""
+    from truecost.train import train_cost, training_catalog
+
+    est = train_cost(params_total=1e9, tokens=1e12, gpus=8)
+    a, p = {k: f.value for k, f in est.assumptions().items()}, training_catalog().param
+    for k in ("usd_per_kwh", "pue", "power_fraction_of_tdp", "life_years", "server_share", "network_share"):
+        assert a[k] == p[k].value, k
+    assert (a["params_total"], a["params_active"], a["tokens"]) == (1e9, 1e9, 1e12)
+    assert a["usd_per_gpu_hour_rent"] == est.usd_per_gpu_hour_rent.value > 0
+    assert a["usd_per_gpu_hour_own"] == pytest.approx(est.usd_own_breakdown["capex"] / est.gpu_hours.value
+                                                      + est.usd_own_breakdown["energy"] / est.gpu_hours.value)
+    assert a["t_co2e_per_mwh"] > 0 and est.co2_t.value == pytest.approx(est.energy_mwh.value * a["t_co2e_per_mwh"])
+
+
+def test_a_cloud_only_gpu_has_no_owned_cost_energy_or_co2():
+    """A GPU sold by no one and with no published TDP: rent only. The R&D-inclusive cost is the
+    rented one times the multiplier."""
+    from tests import hand as h
+    from truecost.train import train_cost
+
+    cloud = h.gpu("hand-cloud", usd_purchase=None, tdp_w=None)
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=cloud, gpus=8, mfu=0.5)
+    assert est.usd_per_gpu_hour_own is None and est.usd_own_breakdown == {}
+    assert est.energy_mwh is None and est.co2_t is None
+    # 6e21 FLOPs / (0.5 × 1e15 FLOP/s) = 1.2e7 GPU-seconds = 3,333.3 GPU-hours at $2
+    assert est.gpu_hours.value == pytest.approx(6e21 / 0.5e15 / 3600)
+    assert est.with_rnd()["usd_rent"].value == pytest.approx(est.gpu_hours.value * 2.0 * est.rnd_multiplier.value)
+    assert set(est.with_rnd()) == {"flops", "gpu_hours", "usd_rent"}
+
+
+def test_a_cost_that_overflows_says_which_figure():
+    from truecost.errors import InputError
+    from truecost.train import train_cost
+
+    with pytest.raises(InputError) as e:
+        train_cost(params_total=1e9, tokens=1e12, gpus=8, usd_per_gpu_hour=1e306)
+    assert str(e.value) == ("the result overflows: rented cost is beyond 1.8e308, the largest number this "
+                            "arithmetic holds; check --tokens, the parameter count, --mfu and the prices")

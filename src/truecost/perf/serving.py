@@ -251,7 +251,6 @@ def _check(isl: int, osl: int, concurrency: int | None, rate: float | None, batc
         raise InputError(f"--cached-input-fraction must be within [0, 1], got {cached_input_fraction}")
 
 
-@finite_numbers()
 def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName | str = "bf16", tp: int = 1,
              isl: int = 1000, osl: int = 1000, concurrency: int | None = None, rate: float | None = None,
              batch: int | None = None, context: int | None = None, engine: str | EngineProfile = "tuned",
@@ -340,6 +339,10 @@ def estimate(model: str | ModelArch, gpu: str | GPU, *, precision: PrecisionName
         cached_input_fraction=hit, provenance=_provenance(dep), simulation=sim, notes=notes,
         **_power_fields(dep, draw, out_tps),
     )
+
+
+# Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).
+estimate = finite_numbers()(estimate)
 
 
 def _usd_per_mtok(dep: Deployment, output_tokens_per_s: float) -> float | None:

@@ -131,3 +131,21 @@ def test_elementwise_on_plain_numbers_is_python_max_min_floor_and_if():
     for got in (elementwise.where(False, np.array([1.0, 3.0]), 2.0), elementwise.where(True, 2.0, np.array([1.0, 3.0]))):
         assert got.shape == (2,) and got.tolist() == [2.0, 2.0]
     np.testing.assert_array_equal(elementwise.floor(np.array([2.5, -0.5])), [2.0, -1.0])
+
+
+def test_chunked_prefill_sum_where_the_kv_write_binds_the_first_chunks_only():
+    """The closed form's middle case: on a GPU of 1 PFLOP/s and 0.125 TB/s (hand engine: attention
+    at 2.5e14 FLOP/s, memory at 6.25e10 B/s), 8 chunks of 512 tokens. Chunk 0 attends 131,328 pairs
+    (4.3 µs of compute) and writes 512 × 2,048 bytes of KV (16.8 µs); each later chunk adds 512²
+    pairs (8.6 µs), so the write binds chunks 0 and 1 and compute the other 6 (0 < k = 2 < n)."""
+    from tests import hand as h
+
+    dep = h.deployment(h.gpu("hand-balanced", bf16_tflops=1000.0, memory_tb_s=0.125))
+    new, n, chunk = 4096.0, 8, 512.0
+    c0 = causal_pairs(chunk) * 2 * 4096 / 2.5e14
+    m = chunk * 2048 / 6.25e10
+    delta = chunk * chunk * 2 * 4096 / 2.5e14
+    assert (c0 < m < c0 + delta * 2) and (m > c0 + delta)  # k = ceil((m − c0) / δ) = 2
+    loop = sum(step_time(dep, 0.0, 0.0, chunk, causal_pairs(chunk, i * chunk), 1.0 if i == n - 1 else 0.0).total_s
+               for i in range(n))
+    assert _prefill_s(dep, 0.0, 0.0, new, 0.0) == pytest.approx(loop, rel=1e-12)

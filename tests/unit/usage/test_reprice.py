@@ -149,6 +149,7 @@ def test_logged_spend_is_its_own_baseline(tmp_path):
      "--utilisation must be from 0.01 to 1, got 1.5"),
 ])
 def test_errors(small_log, kw, message):
+    kw = dict(kw)  # a copy: popping from the parameter itself would change it for a second run in one process
     with pytest.raises((InputError, UnknownNameError)) as e:
         reprice(kw.pop("options", []), offers_file=small_log, **kw)
     assert str(e.value).startswith(message)

@@ -284,7 +284,13 @@ def offer(name: str, extra: dict[str, Offer] | None = None) -> Offer:
     if found is None and sep:  # model ids with a slash ("meta-llama/...") at an inferred provider
         found = _genai_offer("", name)
     if found is None:
-        known = list(extra) + list(_genai_index())
-        close = difflib.get_close_matches(low, known, n=3, cutoff=0.6)
+        index = _genai_index()
+        if low in index:  # listed, but not priced per token (a free tier, or priced another way)
+            raise InputError(f"'{name}' is in {GENAI_PRICES} without both an input and an output token price (an "
+                             f"embedding model, a free tier, or priced another way): not an offer truecost can "
+                             f"price; give its prices in an offers file (usd_per_mtok_input, usd_per_mtok_output)")
+        known = list(extra) + list(index)
+        close = [k for k in difflib.get_close_matches(low, known, n=10, cutoff=0.6)
+                 if k in extra or _genai_offer(*index[k]) is not None][:3]  # only names that price
         raise UnknownNameError("offer", name, close or known)
     return found

@@ -166,9 +166,12 @@ def test_a_catalog_offer_genai_prices_cannot_price_is_an_unknown_offer():
 
 
 def test_a_model_without_token_prices_is_not_an_offer():
-    """Embedding models in genai-prices have an input price and no output price: not an offer."""
-    with pytest.raises(UnknownNameError):
+    """Embedding models in genai-prices have an input price and no output price: not an offer,
+    and the error says why rather than calling a listed name unknown."""
+    with pytest.raises(InputError, match=r"^'azure/text-embedding-3-small' is in genai-prices 0.2.3 without "
+                                         r"both an input and an output token price") as e:
         offer("azure/text-embedding-3-small")
+    assert not isinstance(e.value, UnknownNameError)
     from truecost.prices import offers
 
     assert [o.key for o in offers("azure", "text-embedding")] == []
@@ -309,3 +312,19 @@ def test_a_user_offer_is_one_tier_and_search_reads_no_name_for_it(tmp_path):
     assert [o.key for o in offers(search="my-model", extra=extra)] == ["myhost/my-model"]
     assert offers(search="zzz-nowhere", extra=extra) == []
     assert offers(search="xxxx", extra=extra) == []
+
+
+def test_a_listed_offer_without_token_prices_says_so_not_unknown():
+    # genai-prices lists OpenRouter's free DeepSeek tier with no per-token prices: it was once
+    # "unknown", with itself as the first suggestion
+    with pytest.raises(InputError) as e:
+        offer("openrouter/deepseek-chat:free")
+    assert not isinstance(e.value, UnknownNameError)
+    assert str(e.value) == ("'openrouter/deepseek-chat:free' is in genai-prices 0.2.3 without both an input and "
+                            "an output token price (an embedding model, a free tier, or priced another way): not "
+                            "an offer truecost can price; give its prices in an offers file (usd_per_mtok_input, "
+                            "usd_per_mtok_output)")
+    with pytest.raises(UnknownNameError) as e:  # suggestions are names that price
+        offer("openrouter/deepseek-chat:fre")
+    for name in str(e.value).split("did you mean ")[1].rstrip("?").split(", "):
+        assert offer(name).usd_per_mtok_output >= 0

@@ -85,6 +85,9 @@ def test_eval_errors_are_one_line(cli, server, suite):
         "error: price a run with --gpu (self-hosted) or --offer (API), not both\n")
     assert err(url, "-m", "x", "-s", str(suite), "--concurrency", "0") == (
         "error: --concurrency must be >= 1, got 0\n")
+    for flag in ("--timeout-s", "--timeout"):  # bench's name, and the one eval first had
+        assert err(url, "-m", "x", "-s", str(suite), flag, "-1") == (
+            "error: --timeout-s must be a finite number > 0 s, got -1\n")
     b = cli("bench", url, "--model", "scripted", "--requests", "2", "--isl", "4", "--osl", "4")
     assert b.code == 0, b.stderr
     (bench_run,) = [r["run_id"] for r in json.loads(cli("runs", "list", "--json").stdout)]

@@ -51,7 +51,8 @@ def eval_(
     judge_model: Annotated[str | None, _opt("The judge's model name.")] = None,
     judge_offer: Annotated[str | None, _opt("The judge's API price, e.g. openai/gpt-4o.")] = None,
     timeout: Annotated[float | None, _opt(f"Seconds allowed per request (default "
-                                          f"{_D['timeout_s']:g}).")] = None,
+                                          f"{_D['timeout_s']:g}); --timeout is the same.",
+                                          "--timeout-s", "--timeout")] = None,
     json_out: Annotated[bool, _opt("JSON on stdout instead of tables.", "--json")] = False,
     quiet: Annotated[bool, _opt("No progress on stderr.", "--quiet", "-q")] = False,
 ) -> None:

@@ -15,8 +15,11 @@ every survivor are printed by ``mutation/score.py`` on the scratch copy, against
 mutmut 3 skips every decorated function, ``@property`` and ``@cached_property`` included, so a
 formula written as a property has no mutants. ``--properties`` rewrites, in the scratch copy of
 the modules given only, each method whose one decorator is ``property`` or ``cached_property``
-into the undecorated method followed by ``name = property(name)`` (same behaviour; the body is
-then mutated). Properties with a setter are left alone.
+into the undecorated method followed by ``name = property(name)`` (the body is then mutated). A
+``cached_property`` becomes a plain ``property`` too: the same value on the frozen models that use
+it, and each access then reaches mutmut's trampoline, so its map of which test reaches which
+function is whole (a value cached on a shared catalog object by an earlier test would hide the
+later tests from it). Properties with a setter are left alone.
 """
 
 from __future__ import annotations
@@ -55,7 +58,7 @@ def undecorate_properties(src: str) -> tuple[str, int]:
         if node.name in setters:
             continue
         indent = lines[node.lineno - 1][: len(lines[node.lineno - 1]) - len(lines[node.lineno - 1].lstrip())]
-        edits.append((dec.lineno, node.end_lineno, f"{indent}{node.name} = {dec.id}({node.name})\n"))
+        edits.append((dec.lineno, node.end_lineno, f"{indent}{node.name} = property({node.name})\n"))
     for dec_line, end, assign in sorted(edits, reverse=True):
         lines.insert(end, assign)
         del lines[dec_line - 1]

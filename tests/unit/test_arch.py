@@ -188,3 +188,44 @@ def test_windowed_layers_attend_their_window() -> None:
     assert sw.kv_bytes(1000, 2) == (2 * 2 * 128 * 2) * (1000 + 100)
     every = _hand(sliding_window=100)  # global_every 1: every layer is global despite the window field
     assert every.global_layers == 2 and every.attended_tokens(1000) == 1000
+
+
+def test_dense_first_layers_of_a_moe_and_the_embedding_norm_by_hand() -> None:
+    from truecost.arch import MoE
+
+    # 2 layers, the first dense (gated, d_ff 4096), the second a MoE of 4 experts of width 512,
+    # 1 active, no shared expert, no router bias. An RMSNorm after the embedding adds D = 1,024.
+    m = _hand(moe=MoE(experts=4, active_experts=1, d_ff_expert=512, dense_layers=1), embedding_norm=True)
+    one = 3 * 1024 * 512
+    assert m.params.mlp_dense == 1 * 3 * 1024 * 4096
+    assert m.params.experts_total == 1 * 4 * one and m.params.experts_active == 1 * one
+    assert m.params.router == 1 * 1024 * 4  # no bias: D weights per expert, nothing more
+    assert m.shared_expert_params == 0
+    assert m.params.norms == 2 * 2 * 1024 + 1024 + 1024  # 2 per layer, final, embedding
+    attention = 2 * (1024 * 1024 + 2 * 1024 * 256 + 1024 * 1024)
+    # matmuls per token: attention, the dense MLP, one expert, the router and the V×D LM head
+    assert m.matmul_params_active == attention + 3 * 1024 * 4096 + one + 4096 + 1024 * 1024
+    dense = _hand()
+    assert dense.expert_params == 0 and dense.shared_expert_params == 0
+
+
+def test_untied_lm_head_and_rmsnorm_by_hand() -> None:
+    # tests/hand.py's model: V = 1,024, D = 1,024, untied, RMSNorm (D weights), 2 norms a layer
+    m = _hand(tied_embeddings=False)
+    assert m.params.lm_head == 1024 * 1024 and m.params.embedding == 1024 * 1024
+    assert _hand(norm="rmsnorm").params.norms == 2 * 2 * 1024 + 1024
+
+
+def test_every_layer_windowed_keeps_only_the_window() -> None:
+    # global_every = 0: no full-attention layer (Mistral 7B v0.1); 2 layers x the 100-token window
+    w = _hand(sliding_window=100, global_every=0)
+    assert w.global_layers == 0
+    assert w.kv_bytes(1000, 2) == (2 * 2 * 128 * 2) * 2 * 100
+
+
+def test_dense_layers_of_a_moe_carry_the_mlp_bias() -> None:
+    from truecost.arch import MoE
+
+    # the one dense layer's gated MLP with biases: 3·D·F + 2·F (gate, up) + D (down)
+    m = _hand(moe=MoE(experts=4, active_experts=1, d_ff_expert=512, dense_layers=1), mlp_bias=True)
+    assert m.params.mlp_dense == 3 * 1024 * 4096 + 2 * 4096 + 1024

@@ -3,7 +3,8 @@
 import pytest
 
 from truecost.errors import CatalogError
-from truecost.workload import SelfHostedCandidate, Tokens, Workload, load_workload
+from truecost.perf.simulate import Objective
+from truecost.workload import SelfHostedCandidate, Slo, SwarmCandidate, Tokens, Workload, load_workload
 
 BASE = {"name": "w", "tasks_per_day": 172_800, "requests_per_task": 2.5, "peak_to_mean": 4.0,
         "tokens": {"input": 1000, "output": 200, "reasoning": 50, "cached_input_fraction": 0.25},
@@ -81,3 +82,43 @@ def test_the_peak_bound_is_inclusive(tmp_path):
                  '[tokens]\ninput = 10\noutput = 5\n[[api]]\noffer = "x"\n')
     w = load_workload(f)
     assert w.requests_per_s_peak == 1e7 and w.utilisation == 0.01
+
+
+def test_slo_objectives_read_metric_and_statistic_from_the_key():
+    # The key's spelling is the oracle: "ttft_s" is a mean of ttft, "e2e_p99_s" the 99th
+    # percentile of e2e, in field order; keys left unset give no objective.
+    slo = Slo(ttft_s=0.5, itl_p90_s=0.05, e2e_p99_s=30)
+    assert slo.objectives() == (Objective("ttft", "mean", 0.5), Objective("itl", "p90", 0.05),
+                                Objective("e2e", "p99", 30))
+    assert Slo().objectives() == ()
+
+
+def test_swarm_server_list_joins_a_list_and_keeps_a_string():
+    assert SwarmCandidate(model="m", servers="6x rtx-4090").server_list() == "6x rtx-4090"
+    assert SwarmCandidate(model="m", servers=["2x a100", "4x rtx-4090"]).server_list() == (
+        "2x a100, 4x rtx-4090")
+
+
+@pytest.mark.parametrize("table", ['[[swarm]]\nmodel = "m"\nservers = "2x rtx-4090"\n',
+                                   '[[offload]]\nmodel = "m"\n',
+                                   '[[self_hosted]]\nmodel = "m"\n'])
+def test_a_workload_with_one_kind_of_candidate_alone_loads(tmp_path, table):
+    # Any one of the four candidate tables is enough (only none at all is an error).
+    f = tmp_path / "w.toml"
+    f.write_text('name = "w"\ntasks_per_day = 10\n[tokens]\ninput = 10\noutput = 5\n' + table)
+    w = load_workload(f)
+    assert len(w.swarm) + len(w.offload) + len(w.self_hosted) == 1
+
+
+def test_pinned_and_searched_choices_of_a_self_hosted_candidate():
+    # Searched: the listed precisions, and every power-of-two TP size up to max_tp inclusive
+    # (max_tp 4 -> 1, 2, 4; max_tp 8 -> 1, 2, 4, 8). Pinned: exactly the one value given.
+    searched = SelfHostedCandidate(model="m", precisions=["fp8", "int4"], max_tp=4)
+    assert (searched.precision_choices, searched.tp_choices, searched.pins) == (
+        ["fp8", "int4"], [1, 2, 4], [])
+    assert SelfHostedCandidate(model="m").tp_choices == [1, 2, 4, 8]
+    assert SelfHostedCandidate(model="m", max_tp=3).tp_choices == [1, 2]
+    pinned = SelfHostedCandidate(model="m", tp=2, precision="fp8", replicas=3)
+    assert (pinned.precision_choices, pinned.tp_choices) == (["fp8"], [2])
+    assert pinned.pins == ["tp=2", "precision=fp8", "replicas=3"]
+    assert SelfHostedCandidate(model="m", replicas=5).pins == ["replicas=5"]

@@ -230,3 +230,27 @@ def test_percentile_of_nothing_is_an_error_and_slo_text_just_above_a_second():
     with pytest.raises(ValueError, match="^percentile of no values$"):
         m.percentile([], 50)
     assert str(m.Slo("e2e", 1.0005)) == "e2e=1.0005s"
+
+
+def test_an_slo_too_large_to_be_a_time_is_an_input_error():
+    # a 1 followed by 400 zeros is beyond float's ~1.8e308: float() gives infinity, not a time
+    big = "1" + "0" * 400
+    with pytest.raises(InputError) as e:
+        m.parse_slos(f"ttft={big}s")
+    assert str(e.value) == f"SLO 'ttft={big}s': the value is too large to be a time"
+
+
+def test_duration_and_error_rate_need_their_inputs():
+    empty = m.summarize([])
+    assert empty.error_rate is None and empty.duration_s is None  # 0 requests: no rate, no window
+    one = m.summarize([rec(100.0, chunks=[100.5], tokens=1)])
+    assert one.duration_s == pytest.approx(100.51 - 100.0)  # end = last chunk + 0.01 (rec)
+    assert replace(one, window_end=None).duration_s is None
+    assert replace(one, window_start=None).duration_s is None
+
+
+def test_throttled_resends_are_summed_over_the_measured_requests():
+    # three requests resent 2, 0 and 3 times after a 429: 5 in all; the warm-up request's 7 is left out
+    rs = [replace(rec(100.0 + i, chunks=[100.2 + i], tokens=1, index=i), throttled=t)
+          for i, t in enumerate([7, 2, 0, 3])]
+    assert m.summarize(rs, warmup=1).throttled == 5

@@ -185,3 +185,31 @@ def test_an_empty_step_costs_only_its_overhead_and_the_lm_head():
     assert s.comm_s == 0 and "attention_decode" not in s.ops and "attention_prefill" not in s.ops
     assert s.ops["linear"].flops == 0
     assert s.compute_s + s.memory_s == pytest.approx(sum(op.time_s for op in s.ops.values()), rel=REL)
+
+
+def test_attention_dp_groups_each_run_their_share_by_hand():
+    # DP 2, TP 1: 64 decoding sequences at context 1,000 and a 100-token prompt chunk after 300
+    # cached tokens (35,050 pairs, tests above) that finishes one prompt. Each group's GPU runs
+    # half: (64 + 100) / 2 = 82 tokens through the linear layers, 32 sequences' decode attention,
+    # 50 prompt tokens, and (64 + 1) / 2 rows of logits.
+    from truecost.perf.deployment import Deployment
+
+    dep = Deployment(h.MODEL, h.COMPUTE_BOUND, h.bf16(h.COMPUTE_BOUND), 1, h.engine(), dp=2)
+    s = step_time(dep, 64, 1000, prefill_tokens=100, prefill_attended=35_050, prefill_seqs=1)
+    assert s.ops["linear"].flops == pytest.approx(2 * 82 * 30_408_704, rel=REL)
+    assert s.ops["lm_head"].flops == pytest.approx(2 * 32.5 * 1024 * 1024, rel=REL)
+    assert s.ops["attention_decode"].flops == pytest.approx(32 * 2 * 1000 * 4096, rel=REL)
+    assert s.ops["attention_decode"].bytes == pytest.approx(32 * 1000 * 2048, rel=REL)
+    assert s.ops["attention_prefill"].flops == pytest.approx(35_050 / 2 * 2 * 4096, rel=REL)
+    assert s.ops["attention_prefill"].bytes == pytest.approx(50 * 2048, rel=REL)
+
+
+def test_tensor_parallel_splits_attention_and_the_lm_head_by_hand():
+    # TP 2: each GPU has 4 of the 8 query heads and 1 of the 2 KV heads, and half the vocabulary.
+    dep = h.deployment(h.COMPUTE_BOUND, tp=2)
+    s = step_time(dep, 64, 1000, prefill_tokens=100, prefill_attended=35_050, prefill_seqs=1)
+    assert s.ops["lm_head"].flops == pytest.approx(2 * 65 * 1024 * 1024 / 2, rel=REL)
+    assert s.ops["attention_decode"].flops == pytest.approx(64 * 2 * 1000 * 4096 / 2, rel=REL)
+    assert s.ops["attention_decode"].bytes == pytest.approx(64 * 1000 * 2048 / 2, rel=REL)
+    assert s.ops["attention_prefill"].flops == pytest.approx(35_050 * 2 * 4096 / 2, rel=REL)
+    assert s.ops["attention_prefill"].bytes == pytest.approx(100 * 2048 / 2, rel=REL)  # KV written once

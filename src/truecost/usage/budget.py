@@ -12,6 +12,7 @@ credits.
 from __future__ import annotations
 
 import calendar
+import math
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -125,8 +126,8 @@ def budget(monthly_usd: float, *, month: str | None = None,
         offers: dict[tuple[str, str], Offer | None] = {k: logged_offer(*k, extra) for k in keys}
         sum_usage(con, where, args, "CAST(ts AS DATE)", tier_thresholds(list(offers.values())))
         try:
-            spend = con.execute("SELECT grp, model, sum(spend) FROM _usage_sums WHERE has_spend "
-                                "GROUP BY ALL").fetchall()
+            spend = con.execute("SELECT grp, model, fsum(spend) FROM _usage_sums WHERE has_spend "
+                                "GROUP BY ALL ORDER BY ALL").fetchall()
             prices = [r for (m, p), o in offers.items() if o is not None
                       for r in price_rows("list", o.tiers(), logged=(m, p))]
             listed = priced_rows(con, prices, where="NOT s.has_spend")
@@ -144,11 +145,14 @@ def _summarise(start: datetime, end: datetime, as_of: datetime, monthly_usd: flo
                model_budgets: dict[str, float], cells: list[tuple[str, str, float]],
                unpriced: dict[str, int], from_spend: bool, from_list: bool) -> Budget:
     days_in_month = (end - start).days
-    by_day: dict[str, float] = {}
-    by_model: dict[str, float] = {}
+    # exactly rounded sums (math.fsum): the same log gives the same last bit on every run
+    day_parts: dict[str, list[float]] = {}
+    model_parts: dict[str, list[float]] = {}
     for day, model, usd in cells:
-        by_day[day] = by_day.get(day, 0.0) + usd
-        by_model[model] = by_model.get(model, 0.0) + usd
+        day_parts.setdefault(day, []).append(usd)
+        model_parts.setdefault(model, []).append(usd)
+    by_day = {k: math.fsum(v) for k, v in day_parts.items()}
+    by_model = {k: math.fsum(v) for k, v in model_parts.items()}
     daily = monthly_usd / days_in_month
     days = []
     day = start
@@ -168,4 +172,4 @@ def _summarise(start: datetime, end: datetime, as_of: datetime, monthly_usd: flo
     sources = (["spend recorded in the log"] if from_spend else []) + \
         (["list prices (genai-prices) of the logged models where the log has no spend"] if from_list else [])
     return Budget(start.strftime("%Y-%m"), monthly_usd, days_in_month, as_of,
-                  sum(by_day.values()), days, models, unpriced, sources)
+                  math.fsum(by_day.values()), days, models, unpriced, sources)

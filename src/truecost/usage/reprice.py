@@ -275,7 +275,7 @@ def sum_usage(con: Any, where: str, args: list[Any], group_sql: str, thresholds:
                    spend_usd IS NOT NULL AS has_spend, {_tier_case(thresholds)} AS tier,
                    sum(requests) AS requests, sum(input_tokens - cached_tokens) AS uncached,
                    sum(cached_tokens) AS cached, sum(output_tokens) AS output,
-                   sum(spend_usd) AS spend, count(*) AS rows
+                   fsum(spend_usd) AS spend, count(*) AS rows
             FROM usage WHERE {where} GROUP BY ALL)""", args)
 
 
@@ -292,23 +292,25 @@ def priced_rows(con: Any, prices: list[tuple], where: str = "TRUE") -> list[tupl
                 "provider VARCHAR, lo BIGINT, hi BIGINT, p_in DOUBLE, p_cached DOUBLE, "
                 "p_out DOUBLE, p_req DOUBLE)")
     con.executemany("INSERT INTO _usage_prices VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", prices)
-    rows = con.execute(f"""SELECT p.key, s.grp, s.model, sum((s.uncached * p.p_in + s.cached * p.p_cached
+    # each row's dollars come back as a list and are added by math.fsum (exactly rounded, so
+    # independent of the order DuckDB's threads produce them in): the same log prices to the
+    # same last bit on every run
+    rows = con.execute(f"""SELECT p.key, s.grp, s.model, list((s.uncached * p.p_in + s.cached * p.p_cached
                                  + s.output * p.p_out) / 1e6 + s.requests * p.p_req)
         FROM _usage_sums s JOIN _usage_prices p
           ON (p.model IS NULL OR (p.model = s.model AND p.provider = s.provider))
          AND s.tier >= p.lo AND s.tier < p.hi
-        WHERE {where} GROUP BY ALL""").fetchall()
+        WHERE {where} GROUP BY ALL ORDER BY ALL""").fetchall()
     con.execute("DROP TABLE _usage_prices")
-    return [(key, grp, model, float(usd)) for key, grp, model, usd in rows]
+    return [(key, grp, model, math.fsum(usd)) for key, grp, model, usd in rows]
 
 
 def _priced(con: Any, prices: list[tuple]) -> dict[str, dict[str, float]]:
     """option key -> group -> USD."""
-    out: dict[str, dict[str, float]] = {}
+    parts: dict[str, dict[str, list[float]]] = {}
     for key, grp, _, usd in priced_rows(con, prices):
-        per = out.setdefault(key, {})
-        per[grp] = per.get(grp, 0.0) + usd
-    return out
+        parts.setdefault(key, {}).setdefault(grp, []).append(usd)
+    return {key: {grp: math.fsum(v) for grp, v in per.items()} for key, per in parts.items()}
 
 
 def _price_all(con: Any, w: Window, by: str | None, logged: dict[tuple[str, str], Offer | None],
@@ -326,15 +328,15 @@ def _price_all(con: Any, w: Window, by: str | None, logged: dict[tuple[str, str]
     unpriced = {f"{p}/{m}" if p else m: requests[(m, p)] for (m, p), o in logged.items() if o is None}
     priced_models = sorted({o.key for o in logged.values() if o is not None})
     out = [RepricedOption(LOGGED, "logged", f"{len(priced_models)} model(s) at list price",
-                          sum(by_group.values()), _fill(by_group, groups),
+                          math.fsum(by_group.values()), _fill(by_group, groups),
                           {"price": f"catalog:{GENAI_PRICES} list prices of "
                                     + ", ".join(priced_models[:4]) + (", ..." if len(priced_models) > 4 else "")})]
-    spend = con.execute("SELECT grp, sum(spend), sum(rows) FILTER (WHERE has_spend) FROM _usage_sums "
-                        "GROUP BY grp").fetchall()
+    spend = con.execute("SELECT grp, fsum(spend), sum(rows) FILTER (WHERE has_spend) FROM _usage_sums "
+                        "GROUP BY grp ORDER BY grp").fetchall()
     if any(n for _, _, n in spend):
         rows_with = sum(int(n or 0) for _, _, n in spend)
         out.append(RepricedOption(LOGGED_SPEND, "logged", "as recorded by the gateway",
-                                  sum(float(s or 0) for _, s, _ in spend),
+                                  math.fsum(float(s or 0) for _, s, _ in spend),
                                   _fill({g: float(s or 0) for g, s, _ in spend}, groups),
                                   {"price": f"measured: spend column of the log ({rows_with:,} of "
                                             f"{w.rows:,} rows carry one)"}))
@@ -343,7 +345,7 @@ def _price_all(con: Any, w: Window, by: str | None, logged: dict[tuple[str, str]
     for text, sh, o in specs:
         if o is not None:
             per = api_usd.get(text, {})
-            out.append(RepricedOption(o.key, "api", "API", sum(per.values()), _fill(per, groups),
+            out.append(RepricedOption(o.key, "api", "API", math.fsum(per.values()), _fill(per, groups),
                                       {"price": str(o.provenance)}))
         else:
             out.append(_self_hosted(con, w, by, groups, sizing, *sh))
@@ -427,9 +429,9 @@ def _gpu_time_shares(con: Any, o: Option, total: float) -> dict[str, float]:
     prices of input (prefill) and output (decode) weigh each group's tokens."""
     w_in, w_out = o.usd_per_mtok_input or 0.0, o.usd_per_mtok_output or 0.0
     rows = con.execute("SELECT grp, sum(uncached + cached), sum(output) FROM _usage_sums "
-                       "GROUP BY grp").fetchall()
+                       "GROUP BY grp ORDER BY grp").fetchall()
     weight = {g: float(i) * w_in + float(out) * w_out for g, i, out in rows}
-    denom = sum(weight.values())
+    denom = math.fsum(weight.values())
     if not denom or not math.isfinite(denom):
         return {g: total / len(weight) for g in weight} if weight else {}
     return {g: total * v / denom for g, v in weight.items()}

@@ -178,3 +178,24 @@ def test_equal_spend_in_name_order(tmp_path, offers):
     import_usage(spend)
     b = budget(1.0, offers_file=offers)
     assert [(m.model, m.usd) for m in b.models] == [("test/flat", 0.01), ("zeta", 0.01)]
+
+
+def test_spend_is_summed_exactly_whatever_the_row_order(tmp_path, offers):
+    """Naive left-to-right float addition loses the $1 rows next to a $1e16 one (1e16 + 1 rounds
+    back to 1e16) and the result then hangs on the order DuckDB's threads hand rows over; an
+    exactly rounded sum is 1e16 + 2 = 10,000,000,000,000,002 (representable: below 2**53 x 2)
+    in every order, in the budget and in reprice's logged-spend baseline alike."""
+    from truecost.usage import reprice
+
+    for order in ([1e16, 1.0, 1.0], [1.0, 1e16, 1.0], [1.0, 1.0, 1e16]):
+        home = tmp_path / "-".join(map(str, order))
+        home.mkdir()
+        log = home / "gateway.jsonl"
+        log.write_text("".join(json.dumps({"request_id": f"r{i}", "startTime": f"2025-03-03T1{i}:00:00Z",
+                                           "model": "gpt-4o", "prompt_tokens": 5, "completion_tokens": 5,
+                                           "spend": usd}) + "\n" for i, usd in enumerate(order)))
+        db = home / "store.duckdb"
+        import_usage(log, db=db)
+        assert budget(1.0, month="2025-03", offers_file=offers, db=db).spent_usd == 10_000_000_000_000_002.0
+        spent = [o for o in reprice([], offers_file=offers, db=db).options if o.kind == "logged"]
+        assert 10_000_000_000_000_002.0 in [o.usd for o in spent], order

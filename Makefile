@@ -6,7 +6,7 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 
-.PHONY: demo test install install-test clean mutation mutation-survivors
+.PHONY: demo test install install-test clean mutation
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -27,23 +27,17 @@ test: install-test
 clean:
 	rm -rf $(VENV) .pytest_cache mutants
 
-# Mutation testing of the core formulas (issue 13). Not in CI: a full run takes tens of minutes
-# on 2 cores (mutation/README.md). The modules mutated are one list, `only_mutate` under
-# [tool.mutmut] in pyproject.toml; the tests run against each mutant leave out snapshot, integration
-# and load-generator I/O tests (same place). `make mutation MUTANTS='truecost.cost*'` runs a chunk;
-# the score and every surviving mutant are printed by mutation/score.py, which fails under 90%.
-MUTANTS ?=
+# Mutation testing of the core formulas (issue 13). Not in CI (too slow for 2 cores). Each module
+# of `only_mutate` ([tool.mutmut] in pyproject.toml) is mutated against its own test files
+# (mutation/modules.toml), one module at a time; records in mutation/results/ are reused while the
+# module and its tests are unchanged. `make mutation ONLY='src/truecost/perf/*'` runs some modules,
+# `make mutation FRESH=1` re-runs every one; mutation/all.py prints the score and every survivor,
+# and fails under 90% (mutation/README.md).
+ONLY ?=
+FRESH ?=
 mutation: $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,mutation]'
-	PYTHONPATH=src nice -n 10 $(BIN)/mutmut run --max-children 2 $(MUTANTS) > mutants-run.log 2>&1 || \
-	  { tail -20 mutants-run.log; exit 1; }
-	$(BIN)/python mutation/score.py
-
-# Re-check only the survivors of the last run that are not listed as equivalent (after adding tests).
-mutation-survivors: $(BIN)/python
-	PYTHONPATH=src nice -n 10 $(BIN)/mutmut run --max-children 2 $$($(BIN)/python mutation/survivors.py) \
-	  > mutants-run.log 2>&1 || { tail -20 mutants-run.log; exit 1; }
-	$(BIN)/python mutation/score.py
+	$(BIN)/python mutation/all.py $(if $(FRESH),--fresh) $(if $(ONLY),--only '$(ONLY)')
 
 # The real inference server of tests/integration: llama.cpp's llama-server, compiled once from the
 # source pinned (by hash) in tests/integration/llama-cpp-source.txt. cmake and ninja come from

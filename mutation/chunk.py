@@ -71,6 +71,7 @@ def main() -> int:
     ap.add_argument("--tests", nargs="+", required=True, help="the test files run against the mutants")
     ap.add_argument("--children", type=int, default=1, help="mutants run at once (default 1)")
     ap.add_argument("--keep", type=Path, help="scratch directory to use and keep")
+    ap.add_argument("--record", type=Path, help="write the counts and survivors (JSON) to this file")
     ap.add_argument("--properties", action="store_true",
                     help="mutate @property and @cached_property bodies too (mutmut skips them)")
     args = ap.parse_args()
@@ -117,7 +118,9 @@ def main() -> int:
         if run.returncode != 0:
             print((run.stdout + run.stderr)[-3000:], file=sys.stderr)
             return run.returncode
-        return subprocess.run([sys.executable, str(root / "mutation" / "score.py")], cwd=root).returncode
+        record = ["--json", str(args.record.resolve())] if args.record else []
+        return subprocess.run([sys.executable, str(root / "mutation" / "score.py"), *record],
+                              cwd=root).returncode
     finally:
         if tmp is not None:
             tmp.cleanup()

@@ -9,7 +9,7 @@ when code changes). Score = (killed + timed out) / every mutant checked; a mutan
 counts as a survivor. Exit status 1 below ``--min`` (default 0.90) or with an unexplained
 survivor when ``--strict``.
 
-    python mutation/score.py [--min 0.9] [--strict] [--markdown]
+    python mutation/score.py [--min 0.9] [--strict] [--markdown] [--json FILE]
 """
 
 from __future__ import annotations
@@ -98,16 +98,8 @@ def _explained(s: dict[str, str], equivalents: list[dict[str, str]]) -> str | No
     return None
 
 
-def main() -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--min", type=float, default=0.90)
-    ap.add_argument("--strict", action="store_true", help="fail on any unexplained survivor")
-    ap.add_argument("--markdown", action="store_true", help="survivors as a markdown table")
-    args = ap.parse_args()
-    if not MUTANTS.is_dir():
-        print("error: no mutants/ directory; run `make mutation` first", file=sys.stderr)
-        return 1
-    by_module, survivors = collect()
+def report(by_module: dict[str, Counter], survivors: list[dict], markdown: bool = False) -> tuple[float, int]:
+    """Print the score per module and the survivors; return (score, unexplained survivors)."""
     equivalents = _equivalents()
     total = Counter()
     print(f"{'module':28} {'mutants':>8} {'killed':>8} {'survived':>9} {'score':>7}")
@@ -125,7 +117,7 @@ def main() -> int:
     print(f"\nsurvivors: {len(survivors)} ({len(survivors) - len(unexplained)} equivalent, listed with "
           f"the reason in mutation/equivalent.toml; {len(unexplained)} unexplained)")
     rows = [(s, _explained(s, equivalents)) for s in survivors]
-    if args.markdown:
+    if markdown:
         print("\n| module | function | original | mutant | equivalent because |\n|---|---|---|---|---|")
         for s, why in rows:
             print(f"| {s['module']} | `{s['function']}` | `{s['original']}` | `{s['mutant']}` | {why or '**unexplained**'} |")
@@ -134,6 +126,23 @@ def main() -> int:
             if why is None:
                 tag = "no test reaches it" if s["no_tests"] else "survived"
                 print(f"  {s['key']} ({tag}):\n      - {s['original']}\n      + {s['mutant']}")
+    return score, len(unexplained)
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--min", type=float, default=0.90)
+    ap.add_argument("--strict", action="store_true", help="fail on any unexplained survivor")
+    ap.add_argument("--markdown", action="store_true", help="survivors as a markdown table")
+    ap.add_argument("--json", type=Path, help="also write the counts and survivors to this file")
+    args = ap.parse_args()
+    if not MUTANTS.is_dir():
+        print("error: no mutants/ directory; run `make mutation` first", file=sys.stderr)
+        return 1
+    by_module, survivors = collect()
+    if args.json:
+        args.json.write_text(json.dumps({"by_module": by_module, "survivors": survivors}, indent=1) + "\n")
+    score, unexplained = report(by_module, survivors, args.markdown)
     ok = score >= args.min and not (args.strict and unexplained)
     return 0 if ok else 1
 

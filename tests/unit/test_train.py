@@ -602,3 +602,101 @@ def test_a_cost_that_overflows_says_which_figure():
         train_cost(params_total=1e9, tokens=1e12, gpus=8, usd_per_gpu_hour=1e306)
     assert str(e.value) == ("the result overflows: rented cost is beyond 1.8e308, the largest number this "
                             "arithmetic holds; check --tokens, the parameter count, --mfu and the prices")
+
+
+# ---- refusals and overflow messages, each figure named (mutation survivors of 2026-11-26) ------
+
+def test_a_catalog_model_carries_its_parameter_count_and_whole_context():
+    """Llama 3.1 8B by hand from its config.json (32 layers, D 4,096, 32 heads and 8 KV heads of
+    128, MLP 14,336, vocabulary 128,256, untied):
+        attention per layer = 4096·4096 + 2·4096·1024 + 4096·4096 =  41,943,040
+        MLP per layer       = 3·4096·14336                        = 176,160,768
+        32 layers           = 32 · 218,103,808                    = 6,979,321,856
+        embedding + LM head = 2 · 128,256 · 4,096                 = 1,050,673,152
+        norms               = 32 · 2 · 4,096 + 4,096              =       266,240
+        total               = 8,030,261,248 (Meta's published 8.03B)
+    A sequence of exactly the model's context (131,072 tokens) is valid; one more is refused."""
+    m = catalog.model("llama-3.1-8b")
+    f = training_flops("llama-3.1-8b", tokens=1e9, seq_len=131_072)
+    assert f.params_total.value == 8_030_261_248 == f.params_active.value
+    assert f.seq_len == 131_072
+    # GQA: d_qk = d_v = 32 · 128 = 4,096; 12·L·S·d per token
+    assert f.attention.value == pytest.approx(12 * 32 * 131_072 * 4096 * 1e9, rel=1e-12)
+    with pytest.raises(InputError) as e:
+        training_flops("llama-3.1-8b", tokens=1e9, seq_len=131_073)
+    assert str(e.value) == "--seq-len 131,073 exceeds llama-3.1-8b's context of 131,072 tokens"
+    assert m.max_context == 131_072
+
+
+def test_no_published_mfu_says_how_to_give_one():
+    with pytest.raises(InputError) as e:
+        train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU)
+    assert str(e.value) == ("no published training MFU for hand at bf16 in catalog/training.toml; "
+                            "give one with --mfu")
+
+
+def test_a_gpu_with_a_price_but_no_tdp_has_no_owned_cost():
+    """Ownership needs both the purchase price and the power: without a TDP there is neither an
+    energy term nor an owned cost, and rent is still priced (1e9 params × 1e12 tokens × 6 = 6e21
+    FLOPs at 0.5 × 1e15 FLOP/s = 3,333.3 GPU-hours at $2)."""
+    no_tdp = HAND_GPU.model_copy(update={"key": "hand-no-tdp", "tdp_w": None})
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=no_tdp, mfu=0.5)
+    assert est.usd_own is None and est.usd_per_gpu_hour_own is None and est.usd_own_breakdown == {}
+    assert est.energy_mwh is None and est.co2_t is None
+    assert est.usd_rent.value == pytest.approx(6e21 / 0.5e15 / 3600 * 2.0, rel=1e-12)
+
+
+def _overflow(what: str, hint: str = "check --tokens, the parameter count, --mfu and the prices") -> str:
+    return (f"the result overflows: {what} is beyond 1.8e308, the largest number this arithmetic holds; "
+            f"{hint}")
+
+
+@pytest.mark.parametrize("kwargs, what", [
+    # 6 × 1e200 × 1e200 FLOPs: beyond any float
+    ({"params_total": 1e200, "tokens": 1e200}, "training FLOPs"),
+    # 6 × 1e150 × 1e150 = 6e300 FLOPs at 1e-300 × 1e15 FLOP/s: 6e585 GPU-seconds
+    ({"params_total": 1e150, "tokens": 1e150, "mfu": 1e-300}, "GPU-hours"),
+    # 6e9 × 3e21 / 0.5e15 / 3600 = 1e13 GPU-hours; a $1e300 GPU owns at
+    # 1e300 × 1.45 / (4 × 8,760) = 4.1e295 $/h: 4.1e308 dollars
+    ({"tokens": 3e21, "gpu": HAND_GPU.model_copy(update={"usd_purchase": 1e300})}, "owned cost"),
+    # 1e13 GPU-hours × 500 W × PUE 1e300 / 1e6 = 5e309 MWh (at $1e-300/kWh the owned cost stays
+    # 1e13 × (0.41 + 0.5 kW × 1e300 × 1e-300) $)
+    ({"tokens": 3e21, "pue": 1e300, "usd_per_kwh": 1e-300}, "energy"),
+    # 1e13 tokens: 33,333 GPU-hours × 500 W × PUE 1.1 / 1e6 = 18.3 MWh × 1e308 t/MWh
+    ({"tokens": 1e13, "grid": 1e308}, "CO2"),
+    # 3,333.3 GPU-hours × $2 (rent, above the $0.46 owned) × 1e305 = 6.7e308; (the same hours
+    # over $2, or over the multiplier, would be finite)
+    ({"rnd_multiplier": 1e305}, "cost with R&D"),
+    # rent $0.01 but owned $0.458 (10,000 × 1.45 / 35,040 + 0.5 kW × 1.1 × $0.08): the dearer
+    # basis counts, 3,333.3 × 0.458 × 1e306 = 1.5e309 (at rent it would be 3.3e307)
+    ({"usd_per_gpu_hour": 0.01, "rnd_multiplier": 1e306}, "cost with R&D"),
+])
+def test_a_training_cost_that_overflows_names_the_figure(kwargs, what):
+    args = {"params_total": 1e9, "tokens": 1e12, "gpu": HAND_GPU, "mfu": 0.5, **kwargs}
+    with pytest.raises(InputError) as e:
+        train_cost(**args)
+    hint = "give fewer --tokens or a smaller model" if what == "training FLOPs" else None
+    assert str(e.value) == (_overflow(what, hint) if hint else _overflow(what))
+
+
+def test_a_rented_only_gpu_counts_rent_alone_in_the_rnd_cost():
+    """A GPU that is not sold has no owned rate: the R&D cost is 3,333.3 GPU-hours × $0.01 ×
+    1e305 = 3.3e306 dollars, finite (at $1/h it would overflow), so it is no overflow."""
+    from tests import hand as h
+
+    cloud = h.gpu("hand-cloud", usd_purchase=None, tdp_w=None)
+    try:
+        est = train_cost(params_total=1e9, tokens=1e12, gpu=cloud, mfu=0.5, usd_per_gpu_hour=0.01,
+                         rnd_multiplier=1e305)
+    except InputError as e:  # another R&D figure may overflow; the dollar cost does not
+        assert "cost with R&D" not in str(e)
+    else:
+        assert est.usd_rent.value * est.rnd_multiplier.value == pytest.approx(
+            6e21 / 0.5e15 / 3600 * 0.01 * 1e305, rel=1e-12)
+
+
+def test_a_named_rnd_multiplier_carries_its_catalog_note():
+    est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, rnd_multiplier="epoch-high")
+    # catalog/data/training.toml, [rnd.epoch-high]
+    assert est.rnd_note == "The 10% end of Epoch's 10-30% range (OpenAI 2024), 10x."
+    assert est.rnd_multiplier.value == pytest.approx(10.0)

@@ -9,7 +9,7 @@ import pytest
 from tests import hand as h
 from truecost.arch import MLA, ModelArch
 from truecost.perf.deployment import matmul_flops
-from truecost.perf.roofline import causal_pairs, experts_touched, step_time
+from truecost.perf.roofline import causal_pairs, collectives_s, experts_touched, step_time
 from truecost.perf.serving import make_deployment
 
 REL = 1e-9
@@ -213,3 +213,133 @@ def test_tensor_parallel_splits_attention_and_the_lm_head_by_hand():
     assert s.ops["attention_decode"].bytes == pytest.approx(64 * 1000 * 2048 / 2, rel=REL)
     assert s.ops["attention_prefill"].flops == pytest.approx(35_050 * 2 * 4096 / 2, rel=REL)
     assert s.ops["attention_prefill"].bytes == pytest.approx(100 * 2048 / 2, rel=REL)  # KV written once
+
+
+# ---- the compute/memory split, peak FLOPs for power, and the collectives' guards, by hand ------
+# (mutation survivors of 2026-11-26; h.gpu() is 1e15 bf16 FLOP/s peak and 2 TB/s: 5e14 FLOP/s and
+# 1e12 bytes/s achievable, attention 2.5e14)
+
+def test_an_op_at_the_ridge_point_counts_once_as_compute_bound():
+    # 500 decode tokens: the linear layers do 2·500·30,408,704 FLOPs / 5e14 = 6.0817408e-5 s and
+    # read 60,817,408 bytes / 1e12 = 6.0817408e-5 s, a tie; the LM head likewise
+    # (2·500·1024·1024 / 5e14 = 2,097,152 / 1e12 = 2.097152e-6 s); decode attention at context 1
+    # reads 500 × 2,048 bytes (1.024e-6 s) for 500·2·4,096 FLOPs (1.6384e-8 s): memory-bound.
+    s = step_time(h.deployment(h.gpu("hand-both"), step_overhead_fixed_s=0.0), 500, 1)
+    linear, head, attn = s.ops["linear"], s.ops["lm_head"], s.ops["attention_decode"]
+    assert linear.compute_s == linear.memory_s == pytest.approx(6.0817408e-5, rel=REL)  # exact tie
+    assert head.compute_s == head.memory_s == pytest.approx(2.097152e-6, rel=REL)
+    assert s.compute_s == pytest.approx(6.0817408e-5 + 2.097152e-6, rel=REL)  # ties: compute
+    assert s.memory_s == pytest.approx(1.024e-6, rel=REL)
+    # FLOPs at the full dense bf16 peak (1e15), for the power model
+    assert linear.peak_s == pytest.approx(2 * 500 * 30_408_704 / 1e15, rel=REL)
+    assert head.peak_s == pytest.approx(2 * 500 * 1024 * 1024 / 1e15, rel=REL)
+    assert attn.peak_s == pytest.approx(500 * 2 * 4096 / 1e15, rel=REL)
+
+
+def test_expert_op_peak_time_and_chunks_larger_than_the_chunk_size():
+    dep = h.deployment(h.MEMORY_BOUND, model=h.MOE_MODEL)
+    # one token, k = 2 of 8 experts in each of 2 layers: 2·(1·2)·(2·3,145,728) FLOPs at 1e15
+    both = h.deployment(h.gpu("hand-both"), model=h.MOE_MODEL)
+    assert step_time(both, 1, 10).ops["experts"].peak_s == pytest.approx(2 * 2 * 2 * 3_145_728 / 1e15, rel=REL)
+    # 8 prefill tokens in chunks of 4: every step carries a prefill (share min(1, 8/4) = 1) of
+    # max(8, 4) = 8 tokens next to the 1 decode token: 9 tokens touch 8·(1 − (6/8)^9) experts
+    s = step_time(dep, 1, 10, prefill_tokens=8, prefill_attended=36, prefill_chunk_tokens=4)
+    touched = 8 * (1 - 0.75**9)  # 7.399
+    assert s.ops["experts"].bytes == pytest.approx(touched * 2 * 3_145_728 * 2, rel=REL)
+
+
+def test_prefill_pairs_default_to_none_the_kv_write_alone():
+    s = step_time(h.deployment(h.COMPUTE_BOUND), 0, 0, prefill_tokens=100)
+    assert s.ops["attention_prefill"].flops == 0
+    assert s.ops["attention_prefill"].bytes == pytest.approx(100 * 2048, rel=REL)
+
+
+def test_a_batch_leaves_out_an_op_no_row_has():
+    import numpy as np
+
+    from truecost.perf.deployment import Deployments
+
+    dep = h.deployment(h.COMPUTE_BOUND)
+    batch = Deployments.stack([dep, dep])
+    assert "attention_decode" not in step_time(batch, np.array([0.0, 0.0]), 100).ops
+    one = step_time(batch, np.array([1.0, 0.0]), 100).ops["attention_decode"]
+    assert one.flops.tolist() == pytest.approx([1 * 2 * 100 * 4096, 0.0], rel=REL)
+
+
+def test_allreduce_of_nothing_or_of_a_byte():
+    # ring all-reduce over 2 GPUs: 10 µs + 2·(2−1)/2 · bytes / 5e10 bytes/s; nothing to send: 0
+    import numpy as np
+
+    from truecost.perf.roofline import _allreduce_s
+
+    dep = h.deployment(h.COMPUTE_BOUND, tp=2)
+    ring = [0.0, 1e-5 + 1 / 5e10, 1e-5 + 2048 / 5e10]
+    assert _allreduce_s(dep, 0.0, 2) == 0.0
+    assert _allreduce_s(dep, 1.0, 2) == pytest.approx(ring[1], rel=REL)
+    msg = np.array([0.0, 1.0, 2048.0])
+    assert _allreduce_s(dep, msg, np.array([2.0, 2.0, 2.0])).tolist() == pytest.approx(ring, rel=REL)
+    assert _allreduce_s(dep, msg, 2).tolist() == pytest.approx(ring, rel=REL)  # ranks a number
+    # one rank moves nothing; the message a number, the ranks an array
+    assert _allreduce_s(dep, 2048.0, np.array([1.0, 2.0])).tolist() == pytest.approx([0.0, ring[2]], rel=REL)
+
+
+def test_tp_collectives_of_fractional_and_array_token_counts():
+    # TP 2, dense: 4 all-reduces per step (after attention and after the MLP, 2 layers) of
+    # tokens·1024·2 bytes each. A step averaged over many may carry a fraction of a token.
+    import numpy as np
+
+    from truecost.perf.deployment import Deployments
+
+    def ar(nbytes):
+        return 1e-5 + 2 * (2 - 1) / 2 * nbytes / 5e10
+
+    dep = h.deployment(h.COMPUTE_BOUND, tp=2)
+    assert collectives_s(dep, 1 / 2048) == pytest.approx(4 * ar(1.0), rel=REL)  # a 1-byte message
+    assert collectives_s(dep, 1) == pytest.approx(4 * ar(2048), rel=REL)
+    got = collectives_s(dep, np.array([0.0, 1 / 4096, 8.0]))  # one deployment, many step sizes
+    assert got.tolist() == pytest.approx([0.0, 4 * ar(0.5), 4 * ar(16_384)], rel=REL)
+    # a batch of deployments (TP 1 and TP 2) at one step size: TP 1 has no collective
+    batch = Deployments.stack([h.deployment(h.COMPUTE_BOUND), dep])
+    assert collectives_s(batch, 8.0).tolist() == pytest.approx([0.0, 4 * ar(16_384)], rel=REL)
+
+
+def test_moe_collectives_per_layout_by_hand():
+    # hand-moe: 2 layers, both MoE (8 experts, k = 2), D = 1024, 16-bit activations; 8 tokens.
+    from truecost.arch import MoE
+    from truecost.perf.deployment import Deployment
+
+    def dep(tp=1, dp=1, ep=1, model=h.MOE_MODEL):
+        return Deployment(model, h.COMPUTE_BOUND, h.bf16(h.COMPUTE_BOUND), tp, h.engine(), dp=dp, ep=ep)
+
+    # TP 2 (no DP, no EP): after attention an all-reduce of 8·1024·2 = 16,384 bytes; the experts
+    # are tensor-parallel too: one more all-reduce per layer. 4 in all.
+    ar = 1e-5 + 2 * (2 - 1) / 2 * 16_384 / 5e10
+    assert collectives_s(dep(tp=2), 8) == pytest.approx(4 * ar, rel=REL)
+    # DP 2 without EP: no TP all-reduce; all-gather + reduce-scatter of all 8 tokens over 2 GPUs
+    # per MoE layer: 2·(10 µs + (1/2)·8·2048 / 5e10)
+    gather = 2 * (1e-5 + 1 / 2 * 8 * 2048 / 5e10)
+    assert collectives_s(dep(dp=2), 8) == pytest.approx(2 * gather, rel=REL)
+    assert collectives_s(dep(dp=2), 0) == 0.0  # nothing to gather
+    # DP 2 with EP 2 on a model whose first layer is dense: one MoE layer; each GPU sends its 4
+    # tokens to k = 2 experts, half of them remote: 4·2·1024·2·(1/2) = 8,192 bytes, dispatch and
+    # combine at the all-to-all's 20 µs latency.
+    first_dense = ModelArch(key="hand-moe-1d", **{**h.MODEL_FIELDS, "hf_id": "x/m1d"},
+                            moe=MoE(experts=8, active_experts=2, d_ff_expert=1024, dense_layers=1))
+    alltoall = 2 * (2e-5 + 8_192 / 5e10)
+    assert collectives_s(dep(dp=2, ep=2, model=first_dense), 8) == pytest.approx(alltoall, rel=REL)
+
+
+def test_ep_collectives_of_an_empty_row_are_zero():
+    # hand-moe on DP 2 / EP 2: per MoE layer (2) an all-to-all dispatch and combine,
+    # 2·(20 µs + tokens/2·2·1024·2·(1/2) / 5e10); a row with no tokens sends nothing.
+    import numpy as np
+
+    from truecost.perf.deployment import Deployment
+
+    dep = Deployment(h.MOE_MODEL, h.COMPUTE_BOUND, h.bf16(h.COMPUTE_BOUND), 1, h.engine(), dp=2, ep=2)
+
+    def per_step(tokens):
+        return 2 * 2 * (2e-5 + tokens * 1024 / 5e10)
+
+    got = collectives_s(dep, np.array([0.0, 0.5, 8.0]))
+    assert got.tolist() == pytest.approx([0.0, per_step(0.5), per_step(8.0)], rel=REL)

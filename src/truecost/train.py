@@ -57,6 +57,10 @@ SECONDS_PER_HOUR = 3600.0
 ATTENTION_MATERIAL_SHARE = 0.05
 # trend(): Epoch's growth rates are fitted on 2012-2024; a century out is already no projection.
 MAX_TREND_YEARS = 100
+# assumption: published development / final-run compute ratios run from 3.3x to 10x (Epoch AI) and
+# 5.6x (Olmo 3, catalog `rnd`); a multiplier past 1,000x describes no development budget, and a
+# huge one would overflow the development FLOPs, energy and CO2
+MAX_RND_MULTIPLIER = 1000.0
 
 
 class TrainPrecision(str, Enum):
@@ -456,6 +460,9 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
     if not rnd_v >= 1:
         raise InputError(f"R&D multiplier must be >= 1 (development includes the final run), "
                          f"got {rnd_v:g}")
+    if rnd_v > MAX_RND_MULTIPLIER:
+        raise InputError(f"R&D multiplier {rnd_v:g} is above {MAX_RND_MULTIPLIER:,.0f}: development "
+                         f"compute is the final run's 3-10x in published accounts; check --rnd-multiplier")
 
     rent = deployment_cost(g, 1, PriceBasis.rent, usd_per_gpu_hour=usd_per_gpu_hour)
     terms = OwnershipTerms(life_years=life, server_overhead_fraction=server + network,
@@ -475,7 +482,7 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
         if value is not None:
             finite_result(value, what, "check --tokens, the parameter count, --mfu and the prices")
 
-    return TrainEstimate(
+    est = TrainEstimate(
         gpu=g.key, gpus=gpus, precision=precision, basis=basis, compute=compute,
         mfu=mfu_fig, peak_flops_per_gpu=peak,
         usd_per_gpu_hour_rent=Figure(rent.usd_per_hour, "USD/GPU-h", rent.provenance),
@@ -497,6 +504,10 @@ def train_cost(model: str | ModelArch | None = None, *, params_total: float | No
             mwh, "MWh", f"GPU-hours × {g.tdp_w:g} W × power fraction × PUE"),
         co2_t=None if mwh is None else _modelled(co2_t(mwh, grid_v), "tCO2e", "energy × grid intensity"),
     )
+    for what, f in est.with_rnd().items():  # FLOPs near the float limit overflow once scaled
+        finite_result(f.value, f"{what.replace('_', ' ')} with R&D",
+                      "check --tokens, the parameter count and --rnd-multiplier")
+    return est
 
 
 # Applied by assignment, not as ``@``: mutmut skips decorated functions (mutation/README.md).

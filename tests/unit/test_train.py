@@ -664,12 +664,14 @@ def _overflow(what: str, hint: str = "check --tokens, the parameter count, --mfu
     ({"tokens": 3e21, "pue": 1e300, "usd_per_kwh": 1e-300}, "energy"),
     # 1e13 tokens: 33,333 GPU-hours × 500 W × PUE 1.1 / 1e6 = 18.3 MWh × 1e308 t/MWh
     ({"tokens": 1e13, "grid": 1e308}, "CO2"),
-    # 3,333.3 GPU-hours × $2 (rent, above the $0.46 owned) × 1e305 = 6.7e308; (the same hours
-    # over $2, or over the multiplier, would be finite)
-    ({"rnd_multiplier": 1e305}, "cost with R&D"),
-    # rent $0.01 but owned $0.458 (10,000 × 1.45 / 35,040 + 0.5 kW × 1.1 × $0.08): the dearer
-    # basis counts, 3,333.3 × 0.458 × 1e306 = 1.5e309 (at rent it would be 3.3e307)
-    ({"usd_per_gpu_hour": 0.01, "rnd_multiplier": 1e306}, "cost with R&D"),
+    # (the multiplier stops at 1,000x) 3,333.3 GPU-hours × $1e303 rent (above the $0.46 owned)
+    # × 1,000 = 3.3e309; the rent alone, 3.3e306, is finite
+    ({"usd_per_gpu_hour": 1e303, "rnd_multiplier": 1000}, "cost with R&D"),
+    # rent $0.01 but owned, for a $1e303 GPU, 1e303 × 1.45 / 35,040 = 4.14e298 $/h: 3e15 tokens
+    # are 6 × 1e9 × 3e15 / 0.5e15 / 3600 = 1e7 GPU-hours, 4.14e305 owned dollars (finite), and
+    # the dearer basis counts: × 1,000 = 4.14e308 (at rent it would be 1e8)
+    ({"tokens": 3e15, "usd_per_gpu_hour": 0.01, "rnd_multiplier": 1000,
+      "gpu": HAND_GPU.model_copy(update={"usd_purchase": 1e303})}, "cost with R&D"),
 ])
 def test_a_training_cost_that_overflows_names_the_figure(kwargs, what):
     args = {"params_total": 1e9, "tokens": 1e12, "gpu": HAND_GPU, "mfu": 0.5, **kwargs}
@@ -679,24 +681,22 @@ def test_a_training_cost_that_overflows_names_the_figure(kwargs, what):
     assert str(e.value) == (_overflow(what, hint) if hint else _overflow(what))
 
 
-def test_a_rented_only_gpu_counts_rent_alone_in_the_rnd_cost():
-    """A GPU that is not sold has no owned rate: the R&D cost is 3,333.3 GPU-hours × $0.01 ×
-    1e305 = 3.3e306 dollars, finite (at $1/h it would overflow), so it is no overflow."""
-    from tests import hand as h
-
-    cloud = h.gpu("hand-cloud", usd_purchase=None, tdp_w=None)
-    try:
-        est = train_cost(params_total=1e9, tokens=1e12, gpu=cloud, mfu=0.5, usd_per_gpu_hour=0.01,
-                         rnd_multiplier=1e305)
-    except InputError as e:  # another R&D figure may overflow; the dollar cost does not
-        assert "cost with R&D" not in str(e)
-    else:
-        assert est.usd_rent.value * est.rnd_multiplier.value == pytest.approx(
-            6e21 / 0.5e15 / 3600 * 0.01 * 1e305, rel=1e-12)
-
-
 def test_a_named_rnd_multiplier_carries_its_catalog_note():
     est = train_cost(params_total=1e9, tokens=1e12, gpu=HAND_GPU, mfu=0.5, rnd_multiplier="epoch-high")
     # catalog/data/training.toml, [rnd.epoch-high]
     assert est.rnd_note == "The 10% end of Epoch's 10-30% range (OpenAI 2024), 10x."
     assert est.rnd_multiplier.value == pytest.approx(10.0)
+
+
+def test_rnd_multiplier_bounds_and_overflow_of_the_development_totals():
+    # 1,000x is the largest multiplier taken: development FLOPs = 6 x 1e9 x 1e12 x 1000 = 6e24
+    est = train_cost(params_total=1e9, tokens=1e12, rnd_multiplier=1000)
+    assert est.with_rnd()["flops"].value == pytest.approx(6e24, rel=1e-12)
+    with pytest.raises(InputError, match=r"R&D multiplier 1000\.5 is above 1,000.*check --rnd-multiplier"):
+        train_cost(params_total=1e9, tokens=1e12, rnd_multiplier=1000.5)
+    with pytest.raises(InputError, match=r"R&D multiplier 1e\+300 is above 1,000"):
+        train_cost(params_total=1e9, tokens=1e12, rnd_multiplier=1e300)
+    # final-run FLOPs 6 x 1e153 x 1e152 = 6e305 are finite; x 1000 = 6e308 is past 1.8e308, while
+    # the dollars stay finite (GPU-hours ~ 6e305 / (1e15 FLOP/s x 0.4) / 3600 ~ 4e287, x $/h x 1000)
+    with pytest.raises(InputError, match="the result overflows: flops with R&D is beyond 1.8e308"):
+        train_cost(params_total=1e153, tokens=1e152, rnd_multiplier=1000)

@@ -56,7 +56,7 @@ BasisOpt = Annotated[PriceBasis | None,
 RentOpt = Annotated[float | None, _opt("Rent $/GPU-hour (default: GPU catalog).")]
 GridOpt = Annotated[str | None, _opt("tCO2e/MWh, or us-average (default), meta-llama-2, "
                                      "meta-llama-3-1.")]
-RndOpt = Annotated[str | None, _opt("Number >= 1, or ai2-olmo3 (default), epoch-low, epoch-high, "
+RndOpt = Annotated[str | None, _opt("Number from 1 to 1000, or ai2-olmo3 (default), epoch-low, epoch-high, "
                                     "final-only.")]
 
 

@@ -3,13 +3,15 @@ errors of a deployment that cannot exist or does not fit."""
 
 from datetime import date
 
+import numpy as np
 import pytest
 
 from tests import hand as h
-from truecost.arch import MLA, ModelArch
+from truecost.arch import MLA, ModelArch, MoE
 from truecost.errors import DoesNotFitError, InputError
-from truecost.hardware import Precision
-from truecost.perf.deployment import Deployment
+from truecost.hardware import GPU, Precision, PrecisionName
+from truecost.perf.deployment import (DEPLOYMENT_NUMBERS, ENGINE_NUMBERS, GPU_NUMBERS, PRECISION_NUMBERS,
+                                      Columns, Deployment, Deployments, layouts, make_deployment, matmul_flops)
 from truecost.perf.memory import memory_plan
 
 
@@ -139,3 +141,180 @@ def test_a_narrower_precision_is_suggested_only_if_it_fits():
     # 72,760,934 are free. The same precision is not suggested again, though fp8 KV would fit.
     assert _suggestion(25_000, 25_000, max_gpus=1, precision="fp8", kv="bf16") == \
         "no single node of this GPU holds it; use a larger GPU or a shorter context"
+
+
+# ---- the rest of a Deployment by hand, and a Deployments batch against the Deployments it holds ----
+
+
+def test_matmul_flops_is_one_multiply_add_per_term():
+    assert matmul_flops(2, 3, 5) == 2 * 2 * 3 * 5
+
+
+def test_shared_experts_and_dense_layers_count_outside_the_routed_experts():
+    # 2 layers, the first dense (MLP 3·1024·4096 = 12,582,912), the second 8 routed experts of
+    # 3,145,728 + 1 shared expert of 3,145,728 + a router of 1024·8 = 8,192.
+    m = ModelArch(key="hand-moe-shared", **{**h.MODEL_FIELDS, "hf_id": "x/s"},
+                  moe=MoE(experts=8, active_experts=2, d_ff_expert=1024, shared_experts=1, dense_layers=1))
+    dep = h.deployment(h.FAST, model=m)
+    assert dep.dense_params == 2 * 2_621_440 + 12_582_912 + 8_192 + 3_145_728
+    assert dep.routed_expert_params == 8 * 3_145_728
+
+
+@pytest.mark.parametrize("model, tp, dp, ep, message", [
+    (h.MODEL, 1, 3, 1, "--dp must be a power of two (1, 2, 4, 8), got 3"),
+    (h.MODEL, 1, 1, 0, "--ep must be 1 or the replica's 1 GPUs (tp x dp), got 0"),
+    (h.MODEL, 2, 1, 2, "--ep 2: hand-2l has no experts; expert parallelism needs an MoE model"),
+    (h.MOE_MODEL, 2, 1, 4, "--ep must be 1 or the replica's 2 GPUs (tp x dp), got 4"),
+    (ModelArch(key="hand-moe6", **{**h.MODEL_FIELDS, "hf_id": "x/6"},
+               moe=MoE(experts=6, active_experts=2, d_ff_expert=1024)), 4, 1, 4,
+     "--ep 4 does not divide hand-moe6's 6 experts"),
+])
+def test_impossible_layouts(model, tp, dp, ep, message):
+    with pytest.raises(InputError) as e:
+        Deployment(model, h.FAST, h.bf16(h.FAST), tp, h.engine(), dp=dp, ep=ep)
+    assert str(e.value) == message
+
+
+def test_rates_are_computed_once(monkeypatch):
+    # matmul, expert peak, dense peak and 16-bit peak: four peaks, each read once however often
+    # the rates are asked for (a step time reads each several times)
+    calls = []
+    peak = GPU.peak_flops
+    monkeypatch.setattr(GPU, "peak_flops", lambda self, dt: calls.append(dt) or peak(self, dt))
+    dep = h.deployment(h.gpu())
+    for _ in range(3):
+        rates = (dep.matmul_flops_per_s, dep.expert_peak_flops_per_s, dep.dense_flops_per_s,
+                 dep.dense_peak_flops_per_s, dep.half_peak_flops_per_s, dep.attention_flops_per_s)
+        assert rates == (5e14, 1e15, 5e14, 1e15, 1e15, 2.5e14)
+    assert len(calls) == 4
+
+
+def test_dense_layers_run_at_the_precision_unless_only_the_experts_are_quantised():
+    # fp8 matmuls at η = 0.4 (bf16 0.5): a dense fp8 model runs its linear layers at 2,000 × 0.4
+    # TFLOP/s; gpt-oss-style mxfp4 quantises only the experts, which multiply at the fp8 rate on
+    # a GPU with fp4 tensor cores, while attention, router and LM head stay bf16 (1,000 × 0.5).
+    eng = h.engine(compute_efficiency={"bf16": 0.5, "fp8": 0.4, "int8": 0.5})
+    g = h.gpu("hand-fp4", dense_tflops={"bf16": 1000.0, "fp8": 2000.0, "fp4": 4000.0})
+    fp8 = Deployment(h.MODEL, g, Precision.named("fp8", g), 1, eng)
+    assert (fp8.dense_compute, fp8.dense_flops_per_s, fp8.dense_peak_flops_per_s) == ("fp8", 8e14, 2e15)
+    mx = Deployment(h.MOE_MODEL, g, Precision.named("mxfp4", g), 1, eng)
+    assert (mx.dense_compute, mx.dense_flops_per_s, mx.dense_peak_flops_per_s) == ("bf16", 5e14, 1e15)
+    assert (mx.matmul_flops_per_s, mx.expert_peak_flops_per_s) == (8e14, 2e15)
+    assert mx.dense_weight_bytes == 2.0 and fp8.dense_weight_bytes == 1
+
+
+def test_sixteen_bit_parts_need_sixteen_bit_tensor_cores():
+    assert h.deployment(h.FAST).half_dtype == "bf16"
+    # a GPU with only fp8 tensor cores has nothing to run attention on: the error names the dtype
+    g = h.gpu("hand-fp8-only", dense_tflops={"fp8": 100.0})
+    dep = Deployment(h.MODEL, g, Precision(weights="fp8", kv="fp8", compute="fp8"), 1, h.engine())
+    with pytest.raises(InputError) as e:
+        dep.attention_flops_per_s
+    assert str(e.value) == "hand-fp8-only has no fp16 tensor cores; supported: fp8"
+
+
+def test_layout_names_dp_and_ep_only_when_used():
+    assert h.deployment(h.FAST, tp=2).layout == "2x hand-fast"
+    moe = [Deployment(h.MOE_MODEL, h.FAST, h.bf16(h.FAST), tp, h.engine(), dp=dp, ep=ep).layout
+           for tp, dp, ep in ((1, 2, 1), (1, 2, 2), (2, 1, 2), (2, 2, 4))]
+    assert moe == ["2x hand-fast tp1 dp2", "2x hand-fast tp1 dp2 ep2", "2x hand-fast tp2 dp1 ep2",
+                   "4x hand-fast tp2 dp2 ep4"]
+
+
+def test_layouts_searched():
+    # dense: every power-of-two TP dividing the 8 heads, no attention DP
+    assert layouts(h.MODEL, h.FAST, 8) == [(1, 1, 1), (2, 1, 1), (4, 1, 1), (8, 1, 1)]
+    # MoE on up to 4 GPUs: every tp × dp = N, each with ep 1 and ep N (8 experts divide by N)
+    moe = layouts(h.MOE_MODEL, h.FAST, 4)
+    assert moe == [(1, 1, 1), (1, 2, 1), (1, 2, 2), (2, 1, 1), (2, 1, 2),
+                   (1, 4, 1), (1, 4, 4), (2, 2, 1), (2, 2, 4), (4, 1, 1), (4, 1, 4)]
+    assert all(type(x) is int for t in moe for x in t)
+    for tp, dp, ep in moe:  # each is a deployment that can exist
+        Deployment(h.MOE_MODEL, h.FAST, h.bf16(h.FAST), tp, h.engine(), dp=dp, ep=ep)
+    # 16 GPUs in a node, 16 heads: TP 16 too
+    m16 = ModelArch(key="hand-16h", **{**h.MODEL_FIELDS, "hf_id": "x/16", "heads": 16})
+    assert layouts(m16, h.gpu("hand-16", max_gpus_per_node=16), 32)[-1] == (16, 1, 1)
+
+
+def test_make_deployment_from_names_and_objects():
+    dep = make_deployment(h.MODEL, h.FAST)  # bf16, TP 1, the tuned engine
+    assert (dep.precision, dep.tp, dep.engine.key) == (Precision.named("bf16", h.FAST), 1, "tuned")
+    fp8 = make_deployment(h.MODEL, h.FAST, PrecisionName.fp8, kv_dtype="BF16")
+    assert (fp8.precision.weights, fp8.precision.compute, fp8.precision.kv) == ("fp8", "fp8", "bf16")
+    kv_choices = "fp32, bf16, fp16, fp8, int8, fp4, int4, nvfp4"  # no tf32 or mxfp4 KV cache
+    for kv in ("tf32", "mxfp4"):
+        with pytest.raises(InputError) as e:
+            make_deployment(h.MODEL, h.FAST, kv_dtype=kv)
+        assert str(e.value) == f"unknown KV-cache dtype '{kv}'; choose one of {kv_choices}"
+    with pytest.raises(InputError) as e:
+        make_deployment(h.MODEL, h.FAST, "fp3")
+    assert str(e.value) == "unknown precision 'fp3'; choose one of bf16, fp16, fp8, int8, int4, mxfp4, nvfp4, native"
+
+
+def _three_moe_deployments() -> list[Deployment]:
+    g = h.gpu()
+    return [Deployment(h.MOE_MODEL, g, Precision.named("fp8", g), 1, h.engine(max_batch_size=64)),
+            Deployment(h.MOE_MODEL, h.MEMORY_BOUND, h.bf16(h.MEMORY_BOUND), 2, h.engine(), dp=2, ep=4),
+            Deployment(h.MOE_MODEL, h.COMPUTE_BOUND, Precision.named("int4", h.COMPUTE_BOUND), 4,
+                       h.engine(kv_admission="average"))]
+
+
+def _assert_row(batch: Deployments, i: int, dep: Deployment) -> None:
+    """Row i of ``batch`` is ``dep``, number by number, every number a float64 array."""
+    assert batch.model is dep.model
+    for part, names in (("gpu", GPU_NUMBERS), ("engine", ENGINE_NUMBERS), ("precision", PRECISION_NUMBERS)):
+        cols = getattr(batch, part)
+        assert set(vars(cols)) == set(names)
+        for n in names:
+            a, want = getattr(cols, n), getattr(getattr(dep, part), n)
+            assert a[i] == want, (part, n)
+            assert a.dtype == (np.float64 if isinstance(want, (int, float)) else a.dtype), (part, n)
+    for n in ("tp", "dp", "ep", *DEPLOYMENT_NUMBERS):
+        a = getattr(batch, n)
+        assert a[i] == getattr(dep, n) and a.dtype == np.float64, n
+
+
+def test_a_stack_holds_its_deployments_and_take_gives_them_back():
+    deps = _three_moe_deployments()
+    base = Deployments.stack(deps)
+    assert len(base) == 3
+    for i, d in enumerate(deps):
+        _assert_row(base, i, d)
+    picked = base.take(np.array([2, 0, 2]))
+    for i, d in enumerate((deps[2], deps[0], deps[2])):
+        _assert_row(picked, i, d)
+    one = Deployments.stack(deps[1:2])
+    _assert_row(one, 0, deps[1])
+
+
+def test_take_sets_the_layout_and_max_batch_per_row():
+    deps = _three_moe_deployments()
+    rows = np.array([0, 1, 0])
+    # rows 0 and 1 swap layouts (tp1 dp1 ep1 and tp2 dp2 ep4); the third keeps its own
+    batch = Deployments.stack(deps).take(rows, tp=np.array([2, 1, 1]), dp=np.array([2, 1, 1]),
+                                         ep=np.array([4, 1, 1]), max_batch_size=np.array([8, 16, 32]))
+    relaid = [Deployment(h.MOE_MODEL, deps[0].gpu, deps[0].precision, 2, h.engine(max_batch_size=8), dp=2, ep=4),
+              Deployment(h.MOE_MODEL, deps[1].gpu, deps[1].precision, 1, h.engine(max_batch_size=16)),
+              Deployment(h.MOE_MODEL, deps[0].gpu, deps[0].precision, 1, h.engine(max_batch_size=32))]
+    for i, d in enumerate(relaid):
+        _assert_row(batch, i, d)
+    # the split of the weights follows the new layout (the scalar path is checked by hand above)
+    assert batch.weights_bytes_per_gpu.tolist() == [d.weights_bytes_per_gpu for d in relaid]
+    assert batch.kv_shards.tolist() == [d.kv_shards for d in relaid]
+
+
+def test_stack_needs_deployments_of_one_model():
+    deps = _three_moe_deployments()
+    for bad in ([], [deps[0], h.deployment(h.FAST)]):
+        with pytest.raises(ValueError) as e:
+            Deployments.stack(bad)
+        assert str(e.value) == "Deployments.stack needs deployments of one model"
+    twin = ModelArch(key="hand-moe", **{**h.MODEL_FIELDS, "hf_id": "test/hand-moe"},
+                     moe=MoE(experts=8, active_experts=2, d_ff_expert=1024))
+    assert twin == h.MOE_MODEL and twin is not h.MOE_MODEL  # equal, not the same object: one model
+    assert len(Deployments.stack([deps[0], Deployment(twin, h.FAST, h.bf16(h.FAST), 1, h.engine())])) == 2
+
+
+def test_columns_are_float64():
+    cols = Columns.of([h.engine(max_batch_size=3), h.engine(max_batch_size=5)], ["max_batch_size"])
+    assert cols.max_batch_size.dtype == np.float64 and cols.max_batch_size.tolist() == [3.0, 5.0]

@@ -194,8 +194,13 @@ class Deployment(_Shards):
 
     @property
     def half_dtype(self) -> str:
-        """The 16-bit dtype of attention and unquantised matmuls on this GPU."""
-        return "bf16" if self.gpu.supports("bf16") else "fp16"
+        """The 16-bit dtype of attention and unquantised matmuls on this GPU: fp16 on GPUs without
+        bf16 (V100, T4), whose ``supports("bf16")`` is true only because the two share a peak
+        (the same rule as ``Precision.named``)."""
+        tflops = self.gpu.dense_tflops
+        if "bf16" in tflops or ("fp16" not in tflops and self.gpu.supports("bf16")):
+            return "bf16"
+        return "fp16"
 
     @property
     def hbm_bytes_per_s(self) -> float:

@@ -49,6 +49,11 @@ def test_a_gpu_without_bf16_runs_every_16_bit_part_in_fp16():
                    "nvfp4": "w:nvfp4 kv:fp16 mm:fp16"}
     both = h.gpu("hand-both16")  # bf16 (and fp8) tensor cores: the 16-bit parts stay bf16
     assert str(Precision.named("int4", both)) == "w:int4 kv:bf16 mm:bf16"
+    # the deployment's own 16-bit dtype follows: an MoE at mxfp4 runs attention and its dense
+    # layers in fp16 there (it once said bf16, since supports("bf16") is true on a shared peak)
+    mx = Deployment(h.MOE_MODEL, fp16_only, Precision.named("mxfp4", fp16_only), 1, h.engine())
+    assert (mx.half_dtype, mx.dense_compute) == ("fp16", "fp16")
+    assert Deployment(h.MOE_MODEL, both, Precision.named("mxfp4", both), 1, h.engine()).half_dtype == "bf16"
 
 
 def test_kv_shards_follow_kv_heads_and_mla_replicates():

@@ -92,6 +92,27 @@ def run_one(entry: dict, children: int) -> dict | None:
     return data
 
 
+def table_rows(table: list[dict], records: dict[str, tuple[dict, bool]]) -> str:
+    from score import _equivalents, _explained
+
+    eq = _equivalents()
+    rows = ["| module | test files | mutants | killed | equivalent (listed) | unexplained | score | run |",
+            "|---|---|---:|---:|---:|---:|---:|---|"]
+    for entry in table:
+        if entry["path"] not in records:
+            rows.append(f"| `{entry['path'].removeprefix('src/truecost/')}` | not run yet | | | | | | |")
+            continue
+        rec, current = records[entry["path"]]
+        killed = sum(c.get("killed", 0) for c in rec["by_module"].values())
+        checked = killed + sum(c.get("survived", 0) for c in rec["by_module"].values())
+        listed = sum(_explained(s, eq) is not None for s in rec["survivors"])
+        tests = ", ".join(f"`{t.removeprefix('tests/unit/')}`" for t in rec["tests"])
+        rows.append(f"| `{entry['path'].removeprefix('src/truecost/')}` | {tests} | {checked:,} | {killed:,} | "
+                    f"{listed} | {len(rec['survivors']) - listed} | {killed / checked:.1%} | "
+                    f"{rec['date']}, {rec['seconds']:,} s{'' if current else ' (stale)'} |")
+    return "\n".join(rows)
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--fresh", action="store_true", help="re-run every module, recorded or not")
@@ -100,6 +121,8 @@ def main() -> int:
     ap.add_argument("--min", type=float, default=0.90)
     ap.add_argument("--markdown", action="store_true", help="survivors as a markdown table")
     ap.add_argument("--report-only", action="store_true", help="print the recorded score, run nothing")
+    ap.add_argument("--table", action="store_true",
+                    help="with --report-only: one markdown row per module record (the README's table)")
     args = ap.parse_args()
     RESULTS.mkdir(exist_ok=True)
     table = modules()
@@ -121,6 +144,9 @@ def main() -> int:
                 old, current = new, True
         if old is not None:
             records[entry["path"]] = (old, current)
+    if args.table:
+        print(table_rows(table, records))
+        return 0
     by_module: dict[str, Counter] = {}
     survivors = []
     for path, (rec, _) in records.items():

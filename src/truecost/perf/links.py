@@ -154,6 +154,7 @@ def client_device(name: str | GPU = "cpu", *, memory_efficiency: float = 0.85,
         c = _catalog().client[name.strip().lower()]
         return Client(c.key, c.memory_gb_s * 1e9, c.tflops * 1e12, c.provenance)
     g = catalog.gpu(name)
-    half = "bf16" if g.supports("bf16") else "fp16"
-    return Client(g.key, g.hbm_bytes_per_s * memory_efficiency, g.peak_flops(half) * compute_efficiency,
+    # the 16-bit peak: bf16 and fp16 share it (a GPU with fp16 tensor cores only, V100 or T4,
+    # answers for bf16 with its fp16 figure)
+    return Client(g.key, g.hbm_bytes_per_s * memory_efficiency, g.peak_flops("bf16") * compute_efficiency,
                   Provenance.catalog(g.source, g.retrieved))

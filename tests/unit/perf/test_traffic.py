@@ -136,9 +136,10 @@ def test_empirical_in_order_and_sampled():
     assert Empirical(((1, 10), (3, 30))).means == (2.0, 20.0)
     assert str(Empirical(((1, 1),) * 1200)) == "1,200 measured lengths"
     assert str(Empirical(pairs, ordered=True)) == "3 measured lengths in order"
-    with pytest.raises(InputError) as e:
-        Empirical(((5, 5), (7, 0)))
-    assert str(e.value) == "input and output lengths must be at least 1 token, got 0"
+    for bad in (((5, 5), (7, 0)), ((5, 5), (0, 7))):  # either length of any pair
+        with pytest.raises(InputError) as e:
+            Empirical(bad)
+        assert str(e.value) == "input and output lengths must be at least 1 token, got 0"
 
 
 def test_a_stored_run_point_by_point_from_an_open_store():

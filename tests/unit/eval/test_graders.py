@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given, strategies as st
 
 from truecost.eval.graders import (
+    Grade,
     choice_letter,
     extract_number,
     grade,
     judge_prompt,
     judge_verdict,
+    normalise,
     reference_letter,
     wilson,
 )
@@ -118,3 +120,84 @@ def test_reply_text_chat_and_completions():
             b'data: [DONE]\n\n']
     assert reply_text(chat) == ("42", "hm")
     assert reply_text([b'data: {"choices":[{"text":"ok"}]}\n\ndata: not json\n\n']) == ("ok", "")
+
+
+# ---- every rule's edges, by hand -----------------------------------------------------------------
+
+def test_thinking_is_cut_and_text_normalised():
+    assert grade("exact", "<think>it is Rome?</think>Paris", "paris") == Grade("paris", True)
+    assert normalise("  New \t York  ") == "new york"  # inner runs of whitespace become one space
+    assert normalise('"Paris"') == "paris" and normalise("**Paris**") == "paris" and normalise("`x`") == "x"
+    assert normalise("Paris!") == "paris" and normalise("Paris.") == "paris"
+
+
+def test_numeric_tolerance_and_the_extracted_text():
+    # default tolerance 1e-6 × max(1, |ref|): 10 for a reference of 1e7, 1e-6 for 1
+    assert grade("numeric", "#### 10000009", "10000000") == Grade("10000009", True)
+    assert grade("numeric", "#### 10000011", "10000000") == Grade("10000011", False)
+    assert grade("numeric", "#### 1.0000015", "1") == Grade("1.0000015", False)
+    assert grade("numeric", "#### 1.0000005", "1").correct is True
+    # an explicit tolerance is inclusive: |1.5 − 1| = 0.5 <= 0.5
+    assert grade("numeric", "#### 1.5", "1", tolerance=0.5).correct is True
+    assert grade("numeric", "#### 1.5", "1", tolerance=0.4999).correct is False
+    # shown as an integer below 1e15, else Python's repr
+    assert grade("numeric", "#### 18.00", "18").extracted == "18"
+    assert grade("numeric", "#### 2.5", "2.5").extracted == "2.5"
+    assert grade("numeric", "#### 999999999999999", "0").extracted == "999999999999999"
+    assert grade("numeric", "#### 1000000000000000", "0").extracted == "1000000000000000.0"
+    with pytest.raises(ValueError) as e:
+        grade("numeric", "1", "abc")
+    assert str(e.value) == "numeric reference 'abc' is not a number"
+
+
+def test_choice_edges():
+    three = ("red", "green", "blue")
+    assert reference_letter(0, three) == "A" and reference_letter(2, three) == "C"
+    for bad in (3, -1):
+        with pytest.raises(ValueError) as e:
+            reference_letter(bad, three)
+        assert str(e.value) == f"choice answer {bad} is not a letter, an index or the text of one of the 3 choices"
+    # a letter past the choices is no answer, even when the reference is a valid one
+    assert grade("choice", "Answer: E", "A", choices=three) == Grade(None, False)
+    assert grade("choice", "Answer: B", 1, choices=three) == Grade("B", True)
+
+
+def test_exact_whole_reply_or_last_line():
+    assert grade("exact", "", "x") == Grade(None, False)  # nothing to grade, no crash
+    assert grade("exact", "  \n \n", "x") == Grade(None, False)
+    assert grade("exact", "I think\nParis", "paris") == Grade("paris", True)  # the last line
+    assert grade("exact", "New\nYork", "new york") == Grade("new york", True)  # the whole reply
+    assert grade("exact", "Paris.", "paris") == Grade("paris", True)
+    assert grade("exact", "I think\nRome", "paris") == Grade("rome", False)
+
+
+def test_regex_without_a_match_and_an_unknown_grader():
+    assert grade("regex", "no digits here", r"\d+") == Grade(None, False)
+    assert grade("regex", "it is 42 then", r"\d+") == Grade("42", True)
+    with pytest.raises(ValueError) as e:
+        grade("vibes", "x", "y")
+    assert str(e.value) == "unknown grader 'vibes'; use one of numeric, choice, exact, regex, judge"
+
+
+def test_judge_prompt_holds_the_question_criterion_and_answer_without_thinking():
+    prompt = judge_prompt("What is 2+2?", "says 4", "<think>hmm</think> It is 4. ")
+    assert prompt == (
+        "You grade an answer to a question against a criterion. Judge only whether the answer meets "
+        "the criterion; ignore style and length.\n\n"
+        "Question:\nWhat is 2+2?\n\nCriterion:\nsays 4\n\nAnswer:\nIt is 4.\n\n"
+        "End your reply with exactly one line: VERDICT: CORRECT or VERDICT: INCORRECT")
+
+
+def test_wilson_edges():
+    z = 1.959963984540054
+    # one trial, one success: centre (1 + z²/2) / (1 + z²), half z·sqrt(z²/4) / (1 + z²)
+    lo, hi = wilson(1, 1)
+    assert lo == pytest.approx((1 + z * z / 2 - z * z / 2) / (1 + z * z), rel=1e-12)  # 1/(1+z²) = 0.2065
+    assert hi == 1.0
+    assert wilson(5, 5)[1] == 1.0  # all correct: allowed, and the upper end is 1
+    # at n = 16 the closed form rounds to 1.0000000000000002: clamped to 1 (a share is <= 1)
+    assert wilson(16, 16)[1] == 1.0
+    assert wilson(0, 21)[0] == 0.0  # and at n = 21 to -1.4e-17 at the bottom: clamped to 0
+    with pytest.raises(ValueError) as e:
+        wilson(6, 5)
+    assert str(e.value) == "6 correct out of 5"

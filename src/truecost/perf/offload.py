@@ -184,7 +184,7 @@ def estimate_offload(model: str | ModelArch, gpu: str | GPU, *, precision: Preci
         prefill += max(c, one.stream_s) if overlap else c + one.stream_s
     ttft = e.request_overhead_s + prefill
 
-    usd_h, note = _hourly(dep, PriceBasis(basis), usd_per_gpu_hour, host_ram_gb, one)
+    usd_h, note = _hourly(dep, PriceBasis(basis), usd_per_gpu_hour, host_ram_gb, one, ctx_mean)
     per_mtok = (lambda tps: None if usd_h is None else usd_h / 3600 / tps * 1e6)
     notes = []
     if one.offloaded == 0:
@@ -223,10 +223,11 @@ def _does_not_fit(dep: Deployment, ctx: float, host_ram_gb: float, host_bytes: f
 
 
 def _hourly(dep: Deployment, basis: PriceBasis, usd_per_gpu_hour: float | None, host_ram_gb: float,
-            one: _Point) -> tuple[float, str]:
-    """The GPU's $/hour (rent, or owned with its modelled power while busy) + the host RAM."""
+            one: _Point, ctx_mean: float) -> tuple[float, str]:
+    """The GPU's $/hour (rent, or owned with its modelled power while busy: one sequence's decode
+    step at the mean context) + the host RAM."""
     terms = OwnershipTerms()
-    draw = step_power(dep, step_time(dep, 1, dep.model.layers))
+    draw = step_power(dep, step_time(dep, 1, ctx_mean))
     watts = None if draw is None else mean_power_w_per_gpu(draw, one.compute_s / one.step_s)
     gpu_cost = deployment_cost(dep.gpu, 1, basis, usd_per_gpu_hour=usd_per_gpu_hour, power_w_per_gpu=watts)
     per_gb, src = param("usd_per_gb_host_ram")

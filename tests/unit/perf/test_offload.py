@@ -215,9 +215,10 @@ def test_the_batch_search_keeps_the_smallest_of_equal_batches() -> None:
 def test_owning_the_gpu_prices_its_modelled_power() -> None:
     e = estimate_offload(hand.MODEL, gpu_a(), precision="bf16", engine=hand_engine(), isl=ISL, osl=OSL,
                          host_ram_gb=HOST_RAM_GB, host_link_gb_s=LINK_GB_S, basis="own")
-    # power at batch 1 over a 2-token context: FLOPs of linear + LM head + attention over the step
-    flops = 2 * (hand.DENSE_PARAMS + hand.EMBED_PARAMS) + 2 * 2 * ATTN
-    t = 1e-3 + 2 * (hand.DENSE_PARAMS + hand.EMBED_PARAMS) / 5e14 + 2 * 2 * ATTN / 2.5e14
+    # power at batch 1 over the mean context (1,012 tokens, 2 layers): FLOPs of linear + LM head +
+    # attention over the step (the step once took the layer count, 2, for the context)
+    flops = 2 * (hand.DENSE_PARAMS + hand.EMBED_PARAMS) + 2 * CTX_MEAN * ATTN
+    t = decode_compute_s(1)
     busy_w = 1000 * (0.15 + 1.55 * flops / 1e15 / t)  # TDP × (idle + compute fraction × FLOP/s / peak)
     stream = (W - 7 * KV_SEQ) / LINK_BPS
     mean_w = 150 + (busy_w - 150) * decode_compute_s(1) / (decode_compute_s(1) + stream)  # idle while streaming

@@ -240,20 +240,25 @@ def _kind(path: Path) -> str:
 
 
 def _csv_records(f: IO[str], path: Path) -> tuple[list[str], Iterator[tuple[int, dict | str]]]:
-    csv.field_size_limit(MAX_LINE_BYTES)
+    # csv's field limit is process-wide: raise it only while this reader parses a row, and put
+    # back what was there, so other CSV readers in the process (route's outcomes) keep theirs
     reader = csv.reader(f)
+    old = csv.field_size_limit(MAX_LINE_BYTES)
     try:
         header = next(reader)
     except StopIteration:
         raise InputError(f"{path}: empty file") from None
     except csv.Error as e:
         raise InputError(f"{path}:1: unreadable CSV header: {e}") from None
+    finally:
+        csv.field_size_limit(old)
     header = [h.strip() for h in header]
     n = len(header)
 
     def records() -> Iterator[tuple[int, dict | str]]:
         while True:
             start = reader.line_num + 1
+            old = csv.field_size_limit(MAX_LINE_BYTES)
             try:
                 row = next(reader)
             except StopIteration:
@@ -261,6 +266,8 @@ def _csv_records(f: IO[str], path: Path) -> tuple[list[str], Iterator[tuple[int,
             except csv.Error as e:
                 yield start, f"unreadable CSV: {e}"
                 continue
+            finally:
+                csv.field_size_limit(old)
             if not row:
                 continue  # a blank line
             if len(row) != n:

@@ -293,3 +293,20 @@ def test_a_broken_parquet_file_is_a_one_line_error(tmp_path):
     with pytest.raises(InputError) as e:
         import_usage(path)
     assert str(e.value).startswith(f"{path}: not a readable Parquet file (") and "\n" not in str(e.value)
+
+
+def test_a_csv_import_leaves_the_process_wide_csv_field_limit_alone(tmp_path):
+    """csv.field_size_limit is one setting for the whole process: the importer raises it to
+    MAX_LINE_BYTES (16 MiB) only while it parses, so another reader in the same process (route's
+    outcome files) still refuses a 200,000-character field at the default 131,072."""
+    import csv
+
+    before = csv.field_size_limit()
+    log = tmp_path / "log.csv"
+    log.write_text("timestamp,model,input_tokens,output_tokens,user\n"
+                   f"2025-01-01T10:00:00Z,m,10,5,{'u' * 200_000}\n")  # a 200 KB field: imported
+    import_usage(log)
+    assert csv.field_size_limit() == before
+    with Store() as s:
+        (n,) = s.con.execute("SELECT count(*) FROM usage").fetchone()
+    assert n == 1

@@ -294,18 +294,20 @@ def estimate_swarm(model: str | ModelArch, servers: str | list[str | GPU | Serve
     ctx_mean = isl + osl / 2
     ctx_admit = admission_context(_deployment(m, srv[0].gpu, prec_name, eng, 0, 1), isl, osl)
 
-    # Layers each server can hold (weights + one sequence's KV per layer), and its speed per layer.
+    # Layers each server can hold (weights + one sequence's KV per layer), and its speed per layer,
+    # from one layer of the kind most layers are: the last (an MoE model's dense layers come first,
+    # and an expert layer holds many times their weights, so its caps are the safe side).
     reserve = eng.runtime_reserve_gib * 2**30
     caps, speeds = [], []
     for s in srv:
-        one = _deployment(m, s.gpu, prec_name, eng, 0, 1)
+        one = _deployment(m, s.gpu, prec_name, eng, m.layers - 1, 1)
         per_layer = _layer_bytes(one) + one.model.kv_bytes(ctx_admit, one.precision.kv_bytes) / eng.kv_memory_fraction
         caps.append(max(0, int((s.gpu.memory_bytes - reserve) // per_layer)))
         t_layer = _without_lm_head(step_time(one, 1, ctx_mean)) - eng.step_overhead_fixed_s
         speeds.append(s.share / max(t_layer, 1e-12))
     if sum(caps) < m.layers:
-        one = _deployment(m, srv[0].gpu, prec_name, eng, 0, 1)
-        need = m.layers * _layer_bytes(one) + reserve * len(srv)
+        whole = _deployment(m, srv[0].gpu, prec_name, eng, 0, m.layers)
+        need = _layer_bytes(whole) + reserve * len(srv)
         have = sum(s.gpu.memory_bytes for s in srv)
         raise DoesNotFitError(
             f"{m.key} at {prec_name} does not fit on {len(srv)} server(s): its {m.layers} layers need "

@@ -459,9 +459,10 @@ def test_does_not_fit_message_by_hand() -> None:
     g = gpu("g", memory_gib=1.225e9 / 2**30)
     with pytest.raises(DoesNotFitError) as err:
         swarm([Server(g), Server(g)], engine=eng, isl=2000, osl=2000)
-    # need = 8 x (12,587,008 + 2,048) + 2 x 1,124,643,776 = 2,350,000,000 B (2.35 -> 2.4); have 2 x 1.225 GB
-    # = 2.45 GB (-> 2.5)
-    assert str(err.value) == ("toy at int8 does not fit on 2 server(s): its 8 layers need 2.4 GB with the runtime "
+    # need = the whole stack once, 8 x 12,587,008 + one final norm of 2,048, + 2 x 1,124,643,776 reserve
+    # = 2,349,985,664 B (-> 2.3; it once added the final norm per layer: 2,350,000,000, -> 2.4);
+    # have 2 x 1.225 GB = 2.45 GB (-> 2.5)
+    assert str(err.value) == ("toy at int8 does not fit on 2 server(s): its 8 layers need 2.3 GB with the runtime "
                               "reserve (+ KV), the GPUs hold 2.5 GB; they fit 6 layers. Add servers or use a smaller "
                               "precision (int4)")
 
@@ -517,3 +518,22 @@ def test_server_power_follows_one_sequences_step() -> None:
     flops = 2 * 4 * LAYER_BYTES + 4 * 1.5 * 4096
     stage_s = 4e-3 + (4 * LAYER_BYTES + 4 * 6144) / 1e12
     assert [s.watts for s in e.slices] == pytest.approx([100 * flops / 1e15 / stage_s] * 2, rel=0.03)
+
+
+def test_an_moe_with_dense_first_layers_is_sized_by_its_expert_layers() -> None:
+    """DeepSeek-V3 (671B parameters, the first 3 of 61 layers dense) at int4 is ~671e9 x 0.5 B =
+    ~335 GB of weights; three H100s hold 3 x 80 GiB = 257.7 GB. Sized by its first, dense layer
+    (0.3 GB instead of ~5.7 GB per expert layer) it once passed the memory check and failed later
+    with a KV message; it must say it does not fit, with a need above the published size."""
+    from truecost.perf.swarm import estimate_swarm
+
+    with pytest.raises(DoesNotFitError) as err:
+        estimate_swarm("deepseek-v3", "3x h100-sxm", precision="int4", isl=100, osl=100)
+    msg = str(err.value)
+    assert msg.startswith("deepseek-v3 at int4 does not fit on 3 server(s): its 61 layers need ")
+    need_gb = float(msg.split(" need ")[1].split(" GB")[0].replace(",", ""))
+    assert 330 < need_gb < 400 and "the GPUs hold 257.7 GB" in msg
+    # twenty 24 GB cards: every server's layers fit its memory (no server holds a dense layer's worth)
+    e = estimate_swarm("deepseek-v3", "20x rtx-4090", precision="int4", isl=100, osl=100)
+    assert sum(s.layers for s in e.slices) == 61
+    assert all(s.weights_bytes + s.kv_bytes_per_sequence <= 24 * 2**30 for s in e.slices)

@@ -174,3 +174,86 @@ def test_any_file_loads_or_fails_with_one_line(tmp_path, lines):
     assert all("\n" not in p for p in s.problems)
     for q in s.questions:
         assert q.prompt and q.grader in ("numeric", "choice", "exact", "regex", "judge")
+
+
+# ---- every suite's name and source, and each parser's edges, by hand ------------------------------
+
+def test_built_in_suites_say_what_they_are_and_where_they_come_from():
+    s = load_suite("gsm8k-300")
+    assert (s.name, s.source, len(s.questions), s.problems) == (
+        "gsm8k-300", "GSM8K test split, first 300 rows (shipped; MIT licence)", 300, ())
+    q = s.questions[0]  # GSM8K test row 0: Janet's ducks, 16 - 3 - 4 = 9 eggs x $2 = $18
+    assert (q.id, q.answer, q.grader, q.domain, q.instruction) == (
+        "gsm8k-test-0", "18", "numeric", "math", suites.GSM8K_INSTRUCTION)
+    t = load_suite("token-economy")
+    assert (t.name, t.source, len(t.questions), t.problems) == (
+        "token-economy", "TokenEconomy prompts (cpldcpu/LRMTokenEconomy @d5cc353, 2025-08-07; Apache-2.0)", 19, ())
+
+
+def test_gsm8k_download_names_its_url(tmp_path, monkeypatch):
+    local = _write(tmp_path / "t.jsonl", [json.dumps({"question": "1+1?", "answer": "so\n#### 2"})])
+    monkeypatch.setattr(suites, "_download_gsm8k", lambda: local)
+    s = load_suite("gsm8k")
+    assert (s.name, s.source) == ("gsm8k", f"GSM8K test split ({suites.GSM8K_URL})")
+
+
+def test_gsm8k_lines_by_hand(tmp_path):
+    path = _write(tmp_path / "g.jsonl", [
+        json.dumps({"question": "Q0", "answer": "work #### 12 then #### 1,234"}),  # the last #### counts
+        json.dumps({"question": "  ", "answer": "#### 3"}),  # an empty question
+        json.dumps({"question": "Q2", "answer": "#### three"}),  # not a number
+        json.dumps({"question": "Q3", "answer": "#### 7"}),
+    ])
+    s = load_suite(f"gsm8k:{path}")
+    assert (s.name, s.source) == ("gsm8k", f"GSM8K test split (local copy {path})")
+    assert [(q.id, q.question, q.answer) for q in s.questions] == [("gsm8k-test-0", "Q0", "1234"),
+                                                                    ("gsm8k-test-3", "Q3", "7")]
+    bad = '({"question", "answer": "... #### N"})'
+    assert s.problems == (f"{path}:2: not a GSM8K line {bad}", f"{path}:3: not a GSM8K line {bad}")
+    missing = tmp_path / "missing.jsonl"
+    with pytest.raises(CatalogError) as e:
+        load_suite(f"gsm8k:{missing}")
+    assert str(e.value) == f"{missing}: cannot read: No such file or directory"
+    none = _write(tmp_path / "none.jsonl", [json.dumps({"question": "Q", "answer": "no hashes"})])
+    with pytest.raises(CatalogError) as e:
+        load_suite(f"gsm8k:{none}")
+    assert str(e.value) == f"{none}: no GSM8K questions found"
+
+
+def test_jsonl_suites_by_hand(tmp_path):
+    path = tmp_path / "mine.jsonl"
+    path.write_bytes(b'{"id": 1, "question": "Q1", "answer": 2.5, "grader": "numeric", "tolerance": 0.1}\n'
+                     b"\xff\xfe\n"
+                     b'{"id": "c", "question": "Pick", "answer": "B", "grader": "choice", "choices": ["x", "y"]}\n')
+    s = load_suite(path)
+    assert (s.name, s.source) == ("mine", str(path))
+    assert s.problems == (f"{path}:2: not UTF-8 text",)  # and the line after it is still read
+    (a, b) = s.questions
+    assert (a.id, a.answer, a.tolerance, a.choices, a.domain) == ("1", "2.5", 0.1, (), "general")
+    assert (b.id, b.choices, b.tolerance) == ("c", ("x", "y"), None)
+    missing = tmp_path / "missing.jsonl"
+    with pytest.raises(InputError) as e:
+        load_suite(missing)
+    assert str(e.value) == (f"suite '{missing}' is neither a file nor a built-in suite; give a JSONL file or "
+                            "one of gsm8k, gsm8k-300, token-economy, gsm8k:PATH")
+    empty = tmp_path / "empty.jsonl"
+    empty.write_text("\n\n")
+    with pytest.raises(CatalogError) as e:
+        load_suite(empty)
+    assert str(e.value) == f"{empty}: no usable questions"
+
+
+def test_digest_domains_and_an_answer_glued_to_its_hashes(tmp_path):
+    path = tmp_path / "d.jsonl"
+    path.write_text('{"id": "a", "question": "Q", "answer": "1", "grader": "numeric", "domain": "z"}\n'
+                    '{"id": "b", "question": "R", "answer": "x", "grader": "exact", "domain": "m", "tolerance": null}\n')
+    s = load_suite(path)
+    assert s.domains() == ["m", "z"]
+    # the documented fingerprint: sha256 over json [id, prompt, answer, grader, tolerance] per
+    # question, its first 16 hex digits
+    h = hashlib.sha256()
+    h.update(json.dumps(["a", "Q", "1", "numeric", None]).encode())
+    h.update(json.dumps(["b", "R", "x", "exact", None]).encode())
+    assert s.digest == h.hexdigest()[:16]
+    g = _write(tmp_path / "g.jsonl", [json.dumps({"question": "Q", "answer": "so####12"})])
+    assert load_suite(f"gsm8k:{g}").questions[0].answer == "12"  # no space after ####

@@ -55,10 +55,22 @@ def show(value: Any) -> str:
             return str(value)
         if value.bit_length() < 1000:
             return f"{value:.3g}"
-        return f"a {int(value.bit_length() * math.log10(2)) + 1}-digit number"
+        return f"a {_digits(value):,}-digit number"
     if isinstance(value, float):
         return f"{value:g}"
     return repr(value) if isinstance(value, str) else str(value)
+
+
+def _digits(value: int) -> int:
+    """Decimal digits of a huge int without str() (Python refuses str() past 4,300 digits): from
+    its bit length, 2**(b-1) <= |v| < 2**b, then corrected against a power of ten."""
+    v = abs(value)
+    d = int((v.bit_length() - 1) * math.log10(2)) + 1
+    if v >= 10**d:
+        d += 1
+    elif v < 10 ** (d - 1):
+        d -= 1
+    return d
 
 
 def _is_finite(value: Any) -> bool:

@@ -34,7 +34,7 @@ from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
-from score import report
+from score import _equivalents, _explained, report
 
 REPO = Path(__file__).resolve().parents[1]
 HERE = Path(__file__).resolve().parent
@@ -93,8 +93,6 @@ def run_one(entry: dict, children: int) -> dict | None:
 
 
 def table_rows(table: list[dict], records: dict[str, tuple[dict, bool]]) -> str:
-    from score import _equivalents, _explained
-
     eq = _equivalents()
     rows = ["| module | test files | mutants | killed | equivalent (listed) | unexplained | score | run |",
             "|---|---|---:|---:|---:|---:|---:|---|"]

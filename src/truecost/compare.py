@@ -155,8 +155,9 @@ def compare(workload: Workload | Path | str, *, rank_by: RankBy = "task") -> Com
 def _caching_assumption(w: Workload) -> str:
     if not w.tokens.cached_input_fraction or not w.self_hosted:
         return "no cached input"
-    caching = sorted({c.engine for c in w.self_hosted if find_engine(c.engine).prefix_caching})
-    rates = sorted({c.prefix_cache_hit_rate for c in w.self_hosted})
+    cachers = [c for c in w.self_hosted if find_engine(c.engine).prefix_caching]
+    caching = sorted({c.engine for c in cachers})
+    rates = sorted({c.prefix_cache_hit_rate for c in cachers})  # a candidate that does not cache has none
     if not caching:
         return "engines without prefix caching recompute the cached input"
     return (f"prefix caching ({', '.join(caching)}) skips the prefill of the cached "

@@ -542,3 +542,152 @@ def test_compare_labels_and_hows_of_shared_rows():
     # every precision fails in 1 GB of RAM: each reason, prefixed by its precision, joined
     (bad,) = [x for x in compare(w).options if x.excluded]
     assert bad.excluded.startswith("int4: ") and "; int8: " in bad.excluded
+
+
+def test_pinned_replicas_at_the_need_are_priced_and_below_it_excluded(files):
+    # the FAST replica holds 40 req/s (4 sequences x 100 steps of 1 ms); 40 x 0.3 = 12 req/s at the
+    # utilisation target, so the 30 req/s peak needs ceil(30 / 12) = 3 replicas
+    def pinned(n):
+        return compare(_hosted_w(files, {"input": 1000, "output": 100},
+                                 [{**_hosted(files), "replicas": n}])).options[0]
+
+    at_need = pinned(3)
+    assert at_need.excluded is None and at_need.replicas == 3
+    more = pinned(5)  # more than needed: costed as pinned
+    assert (more.replicas, more.gpus) == (5, 5)
+    assert more.usd_per_month == pytest.approx(5 * 2.0 * HOURS, rel=REL)
+    assert more.usd_per_replica_hour == pytest.approx(2.0, rel=REL)
+    assert more.provenance["perf"].endswith("; pinned: replicas=5")
+    # 2 x 40 x 0.3 = 24 req/s
+    assert pinned(2).excluded == (f"2 x (1x {h.FAST.key} bf16) carry 24 req/s within the SLO at 30% utilisation; "
+                                  "the peak is 30 req/s (needs 3)")
+
+
+def test_a_pinned_tp_is_the_only_layout_tried(files):
+    o = compare(_hosted_w(files, {"input": 1000, "output": 100},
+                          [{k: v for k, v in _hosted(files).items() if k != "max_tp"} | {"tp": 2}])).options[0]
+    assert o.gpus_per_replica == 2 and o.how == f"{o.replicas} x (2x {h.FAST.key} bf16)"
+    assert o.provenance["perf"].endswith("; pinned: tp=2")
+
+
+def test_each_gpu_type_is_its_own_row(files, tmp_path):
+    slow = h.gpu_file(tmp_path, h.gpu("hand-fast-dear", bf16_tflops=h.UNBOUNDED_TFLOPS,
+                                      memory_tb_s=h.UNBOUNDED_TB_S, usd_per_gpu_hour=3.0))
+    c = compare(_hosted_w(files, {"input": 1000, "output": 100},
+                          [_hosted(files, gpus=[slow, files["fast"]], label="mine")]))
+    # the same 3 replicas on each; $2 and $3 a GPU-hour
+    assert [(o.label, o.usd_per_month) for o in c.options] == [
+        (f"mine @ {h.FAST.key}", pytest.approx(3 * 2.0 * HOURS, rel=REL)),
+        ("mine @ hand-fast-dear", pytest.approx(3 * 3.0 * HOURS, rel=REL))]
+
+
+def test_prefix_cache_hits_are_prompt_tokens_not_prefilled(files, tmp_path):
+    """On the memory-bound GPU the prompt's KV writes cost time, so cached tokens show: the
+    capacity is the steady state at the concurrency memory allows with floor(1,001 x 50% cached x
+    50% hit rate) = floor(250.25) = 250 prompt tokens served from the cache; an engine that caches
+    no prefix prefills them all."""
+    from truecost.perf.memory import memory_plan
+    from truecost.perf.serving import estimate, make_deployment, operating_point
+
+    memory = h.gpu_file(tmp_path, h.MEMORY_BOUND)
+    tokens = {"input": 1001, "output": 100, "cached_input_fraction": 0.5}
+
+    def row(engine):
+        return compare(_hosted_w(files, tokens, [_hosted(files, gpus=[memory], engine=files[engine],
+                                                         prefix_cache_hit_rate=0.5)])).options[0]
+
+    for engine, cached in (("cache-a", 250), ("engine4", 0)):
+        o = row(engine)
+        dep = make_deployment(files["model"], memory, "bf16", 1, files[engine])
+        op = operating_point(dep, memory_plan(dep, 1001, 100).max_concurrency, 1001, 100, cached=cached)
+        assert o.capacity_requests_per_s == pytest.approx(op.requests_per_s, rel=1e-12), engine
+        est = estimate(files["model"], memory, isl=1001, osl=100, rate=30.0 / o.replicas, engine=files[engine],
+                       cached_input_fraction=0.25)
+        assert (o.ttft_s, o.tpot_s) == (pytest.approx(est.ttft_s, rel=1e-12), pytest.approx(est.tpot_s, rel=1e-12))
+        # the month's dollars split by the prompt's share of step time (input) and the rest (output);
+        # 26,280,000 requests a month
+        share = est.prefill_time_share
+        assert 0 < share < 1
+        assert o.usd_per_mtok_input == pytest.approx(o.usd_per_month * share / (26_280_000 * 1001) * 1e6, rel=1e-9)
+        assert o.usd_per_mtok_output == pytest.approx(o.usd_per_month * (1 - share) / (26_280_000 * 100) * 1e6,
+                                                      rel=1e-9)
+    assert row("cache-a").capacity_requests_per_s > row("engine4").capacity_requests_per_s
+
+
+# ---- shared compute through compare: latency at the peak's load and the prompt's share ----------
+
+SHARED = {"name": "t", "tasks_per_day": 20_000, "peak_to_mean": 2.0, "utilisation": 0.8,
+          "tokens": {"input": 500, "output": 100}}
+REQUESTS_MONTH = 20_000 * 730 / 24  # one request a task
+
+
+def _sizes(perf: str) -> tuple[int, int]:
+    """(sequences the unit is sized at, sequences in flight at the peak) from the perf note."""
+    import re
+    return (int(re.search(r"at (\d+) concurrent sequences", perf).group(1)),
+            int(re.search(r"latency at the peak: (\d+) sequence", perf).group(1)))
+
+
+def _little(rate: float, ttft: float, tpot: float, c_max: int) -> int:
+    return min(c_max, max(1, math.ceil(rate * (ttft + 99 * tpot))))
+
+
+def test_a_swarms_latency_is_at_the_peak_load_and_its_dollars_split_by_the_prompts_share():
+    from truecost import estimate_swarm
+    from truecost.perf.links import link
+
+    o = compare(Workload.model_validate({**SHARED, "swarm": [{"model": "llama-3.1-8b", "servers": "2x rtx-3060",
+                                                              "precisions": ["int8"], "usd_per_gpu_hour": 0.1}]})
+                ).options[0]
+    n, live = _sizes(o.provenance["perf"])
+
+    def at(k):
+        return estimate_swarm("llama-3.1-8b", "2x rtx-3060", precision="int8", isl=500, osl=100, concurrency=k,
+                              network=link("same-region"))
+
+    base = at(1)
+    assert n == base.max_sequences  # no SLO: every sequence the servers hold
+    rate = 20_000 / 86_400 * 2.0 / o.replicas
+    # a TTFT is the prompt alone plus half a pipelined round of the batch it joins; TPOT one round
+    ttft, tpot = base.ttft_s + 0.5 * at(live).batch_round_s, at(live).batch_round_s
+    assert (o.ttft_s, o.tpot_s) == (pytest.approx(ttft, rel=1e-12), pytest.approx(tpot, rel=1e-12))
+    assert live == _little(rate, ttft, tpot, n)  # Little's law holds at the fixed point
+    # the prompt's share: its prefill over the servers vs each sequence's 100 rounds of the batch
+    prefill = sum(s.prefill_s for s in base.slices)
+    share = prefill / (prefill + 100 * at(n).batch_round_s / n)
+    assert o.usd_per_mtok_input == pytest.approx(o.usd_per_month * share / (REQUESTS_MONTH * 500) * 1e6, rel=1e-9)
+    assert o.usd_per_mtok_output == pytest.approx(o.usd_per_month * (1 - share) / (REQUESTS_MONTH * 100) * 1e6,
+                                                  rel=1e-9)
+    assert o.capacity_requests_per_s == pytest.approx(at(n).batch_tokens_per_s / 100, rel=1e-12)
+
+
+def test_an_offloading_gpus_latency_and_share_and_the_cheaper_precision_wins():
+    from truecost import estimate_offload
+
+    def row(precisions):
+        return compare(Workload.model_validate({**SHARED, "offload": [
+            {"model": "llama-3.1-70b", "gpus": ["rtx-4090"], "precisions": precisions}]})).options[0]
+
+    o = row(["int4"])
+    n, live = _sizes(o.provenance["perf"])
+
+    def at(k=None):
+        return estimate_offload("llama-3.1-70b", "rtx-4090", precision="int4", isl=500, osl=100, batch=k)
+
+    base = at(1)
+    assert n == at().batch  # no SLO: the batch of the most tokens/s
+    ttft, tpot = base.ttft_s + 0.5 * at(live).batch_step_s, at(live).batch_step_s
+    assert (o.ttft_s, o.tpot_s) == (pytest.approx(ttft, rel=1e-12), pytest.approx(tpot, rel=1e-12))
+    assert live == _little(20_000 / 86_400 * 2.0 / o.replicas, ttft, tpot, n)
+    share = base.ttft_s / (base.ttft_s + 100 * at(n).batch_step_s / n)  # the prompt is its TTFT
+    assert o.usd_per_mtok_input == pytest.approx(o.usd_per_month * share / (REQUESTS_MONTH * 500) * 1e6, rel=1e-9)
+    assert o.usd_per_replica_hour == pytest.approx(base.usd_per_hour, rel=REL)
+    # an offloading GPU is paid every hour of the month, busy or not
+    assert o.usd_per_month == pytest.approx(base.usd_per_hour * o.replicas * HOURS, rel=REL)
+    assert o.provenance["price"] == base.cost_note and o.provenance["perf"].startswith(str(base.provenance) + "; ")
+    # with two precisions, the one whose peak costs less an hour (then the faster) is kept
+    alone = {p: row([p]) for p in ("int4", "int8")}
+    both = row(["int8", "int4"])
+    best = min(alone.values(), key=lambda x: (x.usd_per_month, -x.capacity_requests_per_s))
+    assert both.how == best.how and both.usd_per_month == best.usd_per_month
+    assert alone["int4"].how != alone["int8"].how

@@ -691,3 +691,75 @@ def test_an_offloading_gpus_latency_and_share_and_the_cheaper_precision_wins():
     best = min(alone.values(), key=lambda x: (x.usd_per_month, -x.capacity_requests_per_s))
     assert both.how == best.how and both.usd_per_month == best.usd_per_month
     assert alone["int4"].how != alone["int8"].how
+
+
+def test_a_swarm_is_estimated_with_every_setting_it_names():
+    """Each of the candidate's settings reaches the swarm model: latencies at the peak's load equal
+    estimate_swarm's with the same settings, and the rent is each server's catalog rent x share."""
+    from truecost import estimate_swarm
+    from truecost.perf.links import link
+
+    settings = {"network": "cross-continent", "rtt_ms": 50.0, "mbit_s": 200.0, "server_network": "lan",
+                "routing": "direct", "client": "rtx-4090", "share": 0.5}
+    o = compare(Workload.model_validate({**SHARED, "swarm": [{"model": "llama-3.1-8b", "servers": "2x rtx-4090",
+                                                              "precisions": ["int8"], **settings}]})).options[0]
+    n, live = _sizes(o.provenance["perf"])
+
+    def at(k):
+        return estimate_swarm("llama-3.1-8b", "2x rtx-4090", precision="int8", isl=500, osl=100, concurrency=k,
+                              network=link("cross-continent", rtt_ms=50.0, mbit_s=200.0), server_network="lan",
+                              routing="direct", client="rtx-4090", share=0.5)
+
+    base = at(1)
+    assert (o.ttft_s, o.tpot_s) == (pytest.approx(base.ttft_s + 0.5 * at(live).batch_round_s, rel=1e-12),
+                                    pytest.approx(at(live).batch_round_s, rel=1e-12))
+    assert o.capacity_requests_per_s == pytest.approx(at(n).batch_tokens_per_s / 100, rel=1e-12)
+    assert o.usd_per_replica_hour == pytest.approx(2 * 0.50 * 0.5, rel=REL)  # two $0.50/h 4090s, half their time
+    assert ", direct over " in o.provenance["perf"] and ", rtx-4090 client; " in o.provenance["perf"]
+
+
+def test_an_offload_is_estimated_with_every_setting_it_names():
+    from truecost import estimate_offload
+
+    settings = {"host_ram_gb": 128.0, "overlap": True, "usd_per_gpu_hour": 0.3, "host_link_gb_s": 16.0}
+    o = compare(Workload.model_validate({**SHARED, "offload": [
+        {"model": "llama-3.1-70b", "gpus": ["rtx-4090"], "precisions": ["int4"], "engine": "tuned",
+         **settings}]})).options[0]
+    n, live = _sizes(o.provenance["perf"])
+
+    def at(k=None):
+        return estimate_offload("llama-3.1-70b", "rtx-4090", precision="int4", isl=500, osl=100, batch=k,
+                                engine="tuned", **settings)
+
+    base = at(1)
+    assert n == at().batch
+    assert (o.ttft_s, o.tpot_s) == (pytest.approx(base.ttft_s + 0.5 * at(live).batch_step_s, rel=1e-12),
+                                    pytest.approx(at(live).batch_step_s, rel=1e-12))
+    # the given rent, plus 128 GB of host RAM at the catalog's $3/GB (shared_compute.toml,
+    # usd_per_gb_host_ram) over 4 years: 384 / 35,040 h = $0.010959/h
+    per_hour = 0.3 + 128 * 3 / (4 * 8760)
+    assert o.usd_per_replica_hour == pytest.approx(per_hour, rel=1e-12)
+    assert o.usd_per_month == pytest.approx(per_hour * o.replicas * HOURS, rel=REL)
+    assert o.provenance["price"].startswith("rent: rtx-4090 input:0.3 $/GPU-hour + 128 GB RAM at $3/GB over 4 years")
+
+
+def test_percentile_slos_report_the_simulated_percentiles_at_each_replicas_share(files):
+    """FAST replica, percentile SLO: the steady-state bound (40 req/s at 30% => 3 replicas) is
+    confirmed by simulation: 3 replicas each offered 30 / (0.3 x 3) = 33.3 req/s meet the SLO. The
+    columns are the SLO's own percentiles (TTFT p95, TPOT p99) of a run at each replica's share of
+    the real peak, 30 / 3 = 10 req/s."""
+    from truecost.perf.serving import make_deployment
+    from truecost.perf.simulate import simulate
+    from truecost.perf.traffic import Fixed, Poisson
+
+    c = compare(_hosted_w(files, {"input": 1000, "output": 100}, [_hosted(files)],
+                          slo={"ttft_p95_s": 1.0, "tpot_p99_s": 0.5}))
+    o = c.options[0]
+    assert (c.ttft_stat, c.tpot_stat) == ("p95", "p99")
+    assert o.replicas == 3 and o.capacity_requests_per_s == pytest.approx(100 / 3, rel=1e-9)
+    dep = make_deployment(files["model"], files["fast"], "bf16", 1, files["engine4"])
+    run = simulate(dep, Poisson(10.0), Fixed(1000, 100), requests=SIM_REQUESTS, warmup=SIM_WARMUP, seed=SIM_SEED)
+    assert (o.ttft_s, o.tpot_s) == (run.ttft.p95, run.tpot.p99)
+    assert o.provenance["perf"].endswith(
+        "; capacity at least 33.3 req/s per replica within the SLO (simulated: meets at 33.3 req/s, misses at 50)"
+        f"; latency simulated: {SIM_REQUESTS} requests, Poisson 10 req/s, ISL 1000 / OSL 100, seed {SIM_SEED}")

@@ -542,6 +542,16 @@ def test_compare_labels_and_hows_of_shared_rows():
     # every precision fails in 1 GB of RAM: each reason, prefixed by its precision, joined
     (bad,) = [x for x in compare(w).options if x.excluded]
     assert bad.excluded.startswith("int4: ") and "; int8: " in bad.excluded
+    # a swarm's reasons the same way: what does not fit, and what is not a precision
+    w = Workload.model_validate({
+        "name": "t", "tasks_per_day": 20_000, "tokens": {"input": 500, "output": 100},
+        "swarm": [{"model": "llama-3.1-405b", "servers": "1x rtx-4090", "precisions": ["int8", "int4"]},
+                  {"model": "llama-3.1-8b", "label": "odd", "servers": "2x rtx-4090", "precisions": ["int9"]}]})
+    big, odd = compare(w).options
+    assert big.label == "llama-3.1-405b swarm" and big.kind == "swarm"
+    assert big.excluded.startswith("int8: llama-3.1-405b at int8 does not fit on 1 server(s)")
+    assert "; int4: llama-3.1-405b at int4 does not fit on 1 server(s)" in big.excluded
+    assert odd.excluded.startswith("int9: unknown precision 'int9'; choose one of ")
 
 
 def test_pinned_replicas_at_the_need_are_priced_and_below_it_excluded(files):

@@ -773,3 +773,35 @@ def test_percentile_slos_report_the_simulated_percentiles_at_each_replicas_share
     assert o.provenance["perf"].endswith(
         "; capacity at least 33.3 req/s per replica within the SLO (simulated: meets at 33.3 req/s, misses at 50)"
         f"; latency simulated: {SIM_REQUESTS} requests, Poisson 10 req/s, ISL 1000 / OSL 100, seed {SIM_SEED}")
+
+
+def test_percentile_sizing_counts_prefix_cache_hits_on_an_engine_that_caches(files, tmp_path):
+    """Compute-bound GPU, 8,000-token prompts, half of them cached, 200 req/s (peak = mean, 100%
+    utilisation), TTFT p95 <= 30 ms: one replica on the caching engine serves the whole peak only
+    because half of each prompt is not prefilled (a run with no hits misses); the engine that
+    caches nothing needs 2 replicas of 100 req/s."""
+    from truecost.perf.serving import make_deployment
+    from truecost.perf.simulate import simulate
+    from truecost.perf.traffic import Fixed, Poisson
+    from truecost.sizing import serves
+
+    compute = h.gpu_file(tmp_path, h.COMPUTE_BOUND)
+    tails = (Objective("ttft", "p95", 0.03),)
+
+    def row(engine):
+        return compare(Workload.model_validate({
+            "name": "t", "tasks_per_day": 200 * 86_400, "peak_to_mean": 1.0, "utilisation": 1.0,
+            "tokens": {"input": 8000, "output": 10, "cached_input_fraction": 0.5}, "slo": {"ttft_p95_s": 0.03},
+            "self_hosted": [_hosted(files, gpus=[compute], engine=files[engine])]})).options[0]
+
+    def run(engine, rate, hit):
+        dep = make_deployment(files["model"], compute, "bf16", 1, files[engine])
+        return simulate(dep, Poisson(rate), Fixed(8000, 10), requests=SIM_REQUESTS, warmup=SIM_WARMUP, seed=SIM_SEED,
+                        objectives=tails, prefix_hit_fraction=hit)
+
+    cached = row("cache-a")
+    assert (cached.replicas, cached.capacity_requests_per_s) == (1, pytest.approx(200.0, rel=1e-12))
+    assert serves(run("cache-a", 200.0, 0.5), tails) and not serves(run("cache-a", 200.0, 0.0), tails)
+    plain = row("engine4")
+    assert (plain.replicas, plain.capacity_requests_per_s) == (2, pytest.approx(100.0, rel=1e-12))
+    assert serves(run("engine4", 100.0, 0.0), tails) and not serves(run("engine4", 200.0, 0.0), tails)

@@ -137,12 +137,18 @@ def test_predicted_steps_are_the_closed_forms(files):
     assert C._predict(E, pre) == {"step_s": pytest.approx(t_prefill(2, 100, 0.5, 0.25, 0.0), rel=1e-12)}
     assert t_prefill(2, 100, 0.5, 0.25, 0.0) == pytest.approx(0.001 + 12_167_675_904 / 5e14 + 82_739_200 / 2.5e14,
                                                               rel=1e-12)
-    srv = _target(MeasuredPoint(1, 100, 100, 1.0), files["model"], files["mem"])
-    # test_calibrate's hand figure: 1 ms + 63,223,808 / 1e12 per token
+    # one sequence of ISL 300, OSL 100: each token's step streams the weights, the KV of the mean
+    # context 300 + 100/2 and writes the KV of 300/100 prompt tokens (chunked prefill spread over
+    # the answer): 1 ms + (62,914,560 + 2,048 · 350 + 2,048 · 3) / 1e12 = 1.063637504 ms
+    srv = _target(MeasuredPoint(1, 300, 100, 1.0), files["model"], files["mem"])
     got = C._predict(E, srv)
     assert sorted(got) == ["output_tokens_per_s", "tpot_s", "ttft_s"]
-    assert got["tpot_s"] == pytest.approx(0.001 + 63_223_808 / 1e12, rel=1e-9)
-    assert got["output_tokens_per_s"] == pytest.approx(1 / (0.001 + 63_223_808 / 1e12), rel=1e-9)
+    assert got["tpot_s"] == pytest.approx(0.001063637504, rel=1e-9)
+    assert got["output_tokens_per_s"] == pytest.approx(1 / 0.001063637504, rel=1e-9)
+    assert 0.01 < got["ttft_s"] < 0.0125  # the 10 ms request overhead and about one step on top
+    # ISL and OSL swapped: 1 ms + (62,914,560 + 2,048 · 250 + 2,048 / 3) / 1e12
+    swapped = C._predict(E, _target(MeasuredPoint(1, 100, 300, 1.0), files["model"], files["mem"]))
+    assert swapped["tpot_s"] == pytest.approx(0.001 + (62_914_560 + 2_048 * 250 + 2_048 / 3) / 1e12, rel=1e-9)
     # residuals: ln(predicted / measured), one per figure, in the point's order
     pts = [_target(MeasuredPoint(4, 1000, kind="decode", step_s=0.00107110656 * math.e), files["model"], files["mem"]),
            _target(MeasuredPoint(1, 100, 100, 2 / (0.001 + 63_223_808 / 1e12), (0.001 + 63_223_808 / 1e12) / 3),
@@ -258,6 +264,17 @@ def test_levenberg_marquardt_steps_by_hand():
     j, lam = 0.007651, 0.01 * 4 ** 7
     assert lm(lambda x: [x[0] ** 3 - 1], [0.05], [(0.0, 10.0)], iters=1) == \
         [pytest.approx(0.05 + j * 0.999875 / (j * j + lam * (j * j + 1e-12)), rel=1e-9)]
+    # r = 1e30·e^(−x) never reaches its floor: every iteration takes a full step. With h = 1e-4 · 1000
+    # = 0.1, J = −r·(1 − e^(−0.1)) / 0.1, so step k moves 1 / (c·(1 + λ_k)), c = (1 − e^(−0.1)) / 0.1,
+    # λ_k = max(0.01 / 3^k, 1e-9); 40 iterations by default
+    c = (1 - math.exp(-0.1)) / 0.1
+
+    def walked(n):
+        return sum(1 / (c * (1 + max(0.01 / 3 ** k, 1e-9))) for k in range(n))
+
+    decay = lambda x: [1e30 * math.exp(-x[0])]  # noqa: E731
+    assert lm(decay, [0.0], [(0.0, 1000.0)]) == [pytest.approx(walked(40), rel=1e-12)]
+    assert lm(decay, [0.0], [(0.0, 1000.0)], iters=5) == [pytest.approx(walked(5), rel=1e-12)]
     # the box holds: the optimum outside it stops at the bound
     assert lm(f, [0.0], [(-1.0, 1.0)]) == [1.0]
     # at the upper bound the difference is taken backwards; two unknowns, each its own residual
@@ -385,13 +402,16 @@ def _resolve(*points, model="m", gpu="g", precision="bf16", tp=1, kv=None):
 
 
 @pytest.mark.parametrize("point, message", [
-    (MeasuredPoint(1, 10, source="p"), "measured point p has no measured figure (output_tokens_per_s, tpot_s or ttft_s)"),
+    (MeasuredPoint(1, 10, source="p"),
+     "measured point p has no measured figure (output_tokens_per_s, tpot_s or ttft_s)"),
     (MeasuredPoint(1, 10), "measured point point 1 has no measured figure (output_tokens_per_s, tpot_s or ttft_s)"),
     (MeasuredPoint(1, 10, 5, 100.0, kind="decode"), "measured point point 1 has no measured figure (step_s)"),
     (MeasuredPoint(1, 10, kind="prefill"), "measured point point 1 has no measured figure (step_s)"),
-    (MeasuredPoint(1, 10, tpot_s=math.inf, source="p"), "measured point p: tpot_s must be a finite number > 0, got inf"),
+    (MeasuredPoint(1, 10, tpot_s=math.inf, source="p"),
+     "measured point p: tpot_s must be a finite number > 0, got inf"),
     (MeasuredPoint(1, 10, ttft_s=-1.0, source="p"), "measured point p: ttft_s must be a finite number > 0, got -1.0"),
-    (MeasuredPoint(1, 10, 9.0, ttft_s=0.0, source="p"), "measured point p: ttft_s must be a finite number > 0, got 0.0"),
+    (MeasuredPoint(1, 10, 9.0, ttft_s=0.0, source="p"),
+     "measured point p: ttft_s must be a finite number > 0, got 0.0"),
     (MeasuredPoint(1, 10, kind="decode", step_s=-math.inf, source="p"),
      "measured point p: step_s must be a finite number > 0, got -inf"),
     (MeasuredPoint(0, 10, 1, 1.0, source="p"), "measured point p: concurrency must be a number of live sequences "
@@ -500,6 +520,29 @@ def test_recovers_four_terms_from_closed_form_steps(files):
     # the progress: one task, one fit of one planned
     (task,) = rec.tasks
     assert (task.label, task.total, task.done, task.closed) == ("calibrate: fitting 4 terms to 4 points", 1, 1, True)
+
+
+def test_a_least_squares_fit_by_hand(files):
+    """Throughput and TPOT of one sequence that disagree (1 / 1.2 ms tokens/s and 1.1 ms): one
+    independent figure, one term (η_m), two residuals. With L = ln(predicted TPOT), a = ln(measured
+    tokens/s) and b = ln(measured TPOT) the residuals are −L − a and L − b, least at L = (b − a)/2:
+    TPOT* = √(1.1 ms · 1.2 ms) = 1.1489 ms, so 1 ms + 63,223,808 / (η_m · 2e12) = TPOT* gives
+    η_m = 63,223,808 / (2e12 · (TPOT* − 1 ms)); the rms residual left is |a + b| / 2 = |ln(1.1 / 1.2)| / 2."""
+    tput, tpot = 1 / 0.0012, 0.0011
+    cal = calibrate([MeasuredPoint(1, 100, 100, tput, tpot)], files["model"], files["mem"], base_engine=E)
+    best = math.sqrt(0.0011 * 0.0012)
+    assert cal.fitted == ["memory_efficiency"]
+    assert cal.profile.memory_efficiency == pytest.approx(63_223_808 / (2e12 * (best - 0.001)), rel=1e-6)
+    assert cal.rms_log_error_after == pytest.approx(abs(math.log(1.1 / 1.2)) / 2, rel=1e-9)
+    # before, at η_m = 0.5: L0 = ln(1 ms + 63,223,808 / 1e12)
+    l0 = math.log(0.001 + 63_223_808 / 1e12)
+    a, b = math.log(tput), math.log(tpot)
+    assert cal.rms_log_error_before == pytest.approx(math.sqrt(((-l0 - a) ** 2 + (l0 - b) ** 2) / 2), rel=1e-12)
+    (row,) = cal.rows
+    assert (row["measured_output_tokens_per_s"], row["measured_tpot_s"]) == (tput, tpot)
+    assert row["after_tpot_s"] == pytest.approx(best, rel=1e-6)
+    assert row["after_output_tokens_per_s"] == pytest.approx(1 / best, rel=1e-6)
+    assert row["before_tpot_s"] == pytest.approx(math.exp(l0), rel=1e-12)
 
 
 def test_two_depths_fit_the_fixed_overhead_and_hold_each_out(files):
@@ -690,6 +733,13 @@ def test_saved_file_line_by_line(tmp_path):
     assert "sources" not in text and text.endswith("\n") and not text.endswith("\n\n")
     assert 'calibration = "line one\\nline two"' in text.splitlines()
     assert C.find_engine(str(bare)).calibration == "line one\nline two"
+
+
+def test_the_write_goes_through_a_hidden_temporary(tmp_path):
+    (tmp_path / ".blocked.toml.tmp").mkdir()  # where the temporary would go: the write fails there
+    with pytest.raises(IsADirectoryError):
+        save_profile(h.engine("blocked"), tmp_path)
+    assert not (tmp_path / "blocked.toml").exists()  # the target is never half-written
 
 
 def test_toml_values():

@@ -522,6 +522,33 @@ def test_recovers_four_terms_from_closed_form_steps(files):
     assert (task.label, task.total, task.done, task.closed) == ("calibrate: fitting 4 terms to 4 points", 1, 1, True)
 
 
+def test_recovers_terms_across_the_roofline_kinks(files):
+    """On the balanced hand GPU (1,000 TFLOP/s, 2 TB/s) each op of a decode step costs the larger
+    of its FLOPs and its bytes: small batches are bound by the weights, large ones by compute,
+    attention by its KV. The closed form, per op max(FLOPs / (η·1e15), bytes / (η_m·2e12)):
+      linear    2B·30,408,704 FLOPs at η_c, 60,817,408 B;  LM head 2B·1,048,576 at η_c, 2,097,152 B;
+      attention B·2 layers·L·4,096 FLOPs at η_a, B·L·2,048 B."""
+    def step(b, L, em, ec, ea, t_layer):
+        def op(flops, rate, nbytes):
+            return max(flops / (rate * 1e15), nbytes / (em * 2e12))
+        return (0.001 + 2 * t_layer + op(2 * b * 30_408_704, ec, 60_817_408) + op(2 * b * 1_048_576, ec, 2_097_152)
+                + op(b * 2 * L * 4_096, ea, b * L * 2_048))
+
+    shapes = [(1, 1000), (256, 200), (4096, 16), (2048, 64)]
+    # the shapes straddle the kinks: at B = 1 the linear layers are bound by their bytes
+    # (60,817,408 / 1.2e12 = 50.7 µs against 2·30,408,704 / 7e14 = 0.09 µs), at B = 4,096 by FLOPs
+    # (356 µs against 50.7 µs)
+    pts = [MeasuredPoint(b, L, kind="decode", step_s=step(b, L, 0.6, 0.7, 0.3, 5e-5)) for b, L in shapes]
+    cal = calibrate(pts, files["model"], files["gpu"], base_engine=E)
+    p = cal.profile
+    assert cal.fitted == ["memory_efficiency", "step_overhead_per_layer_s", "compute_efficiency.bf16"]
+    assert (p.memory_efficiency, p.step_overhead_per_layer_s, p.compute_efficiency["bf16"]) == \
+        (pytest.approx(0.6, rel=1e-6), pytest.approx(5e-5, rel=1e-6), pytest.approx(0.7, rel=1e-6))
+    assert p.attention_compute_efficiency == 0.25  # decode attention is bound by its KV here: not fitted
+    assert cal.rms_log_error_after < 1e-9
+    assert cal.rows[2]["before_step_s"] == pytest.approx(step(4096, 16, 0.5, 0.5, 0.25, 0.0), rel=1e-12)
+
+
 def test_a_least_squares_fit_by_hand(files):
     """Throughput and TPOT of one sequence that disagree (1 / 1.2 ms tokens/s and 1.1 ms): one
     independent figure, one term (η_m), two residuals. With L = ln(predicted TPOT), a = ln(measured

@@ -275,6 +275,13 @@ def test_levenberg_marquardt_steps_by_hand():
     decay = lambda x: [1e30 * math.exp(-x[0])]  # noqa: E731
     assert lm(decay, [0.0], [(0.0, 1000.0)]) == [pytest.approx(walked(40), rel=1e-12)]
     assert lm(decay, [0.0], [(0.0, 1000.0)], iters=5) == [pytest.approx(walked(5), rel=1e-12)]
+    # two coupled unknowns, r = (x + 2y − 4, 3x + y − 7) from (0, 0): J = [[1, 2], [3, 1]],
+    # JᵀJ = [[10, 5], [5, 5]], Jᵀr = (−25, −15); damped, [[10.1, 5], [5, 5.05]]·δ = (25, 15):
+    # det = 26.005, δ = ((25·5.05 − 5·15) / 26.005, (10.1·15 − 5·25) / 26.005)
+    lin2 = lambda v: [v[0] + 2 * v[1] - 4, 3 * v[0] + v[1] - 7]  # noqa: E731
+    box = [(-10.0, 10.0), (-10.0, 10.0)]
+    assert lm(lin2, [0.0, 0.0], box, iters=1) == pytest.approx([51.25 / 26.005, 26.5 / 26.005], rel=1e-9)
+    assert lm(lin2, [0.0, 0.0], box) == pytest.approx([2.0, 1.0], rel=1e-9)
     # the box holds: the optimum outside it stops at the bound
     assert lm(f, [0.0], [(-1.0, 1.0)]) == [1.0]
     # at the upper bound the difference is taken backwards; two unknowns, each its own residual
@@ -288,6 +295,11 @@ def test_nelder_mead_steps_by_hand():
     assert nm(lambda x: x[0] ** 2, [1.0], [1.0], iters=1) == [0.0]
     # f = (x + 5)²: reflect → 0 (25 < 36), expand → −1 (16 < 25): keeps −1
     assert nm(lambda x: (x[0] + 5) ** 2, [1.0], [1.0], iters=1) == [-1.0]
+    # ties go to the plainer move. f = (x + 0.5)²: reflect → 0 and expand → −1 both give 0.25: keeps 0
+    assert nm(lambda x: (x[0] + 0.5) ** 2, [1.0], [1.0], iters=1) == [0.0]
+    # f = (x − 0.5)²: reflect 2 → 0 ties the best (0.25): contract → 1.5 instead; then {1, 1.5}:
+    # reflect → 0.5 (0, the best), expand → 0 (0.25, worse): 0.5
+    assert nm(lambda x: (x[0] - 0.5) ** 2, [1.0], [1.0], iters=2) == [0.5]
     # f = (x − 1.8)², simplex {2 (0.04), 1 (0.64)}: reflect → 3 (1.44) fails, contract → 1.5 (0.09);
     # then {2, 1.5}: reflect → 2.5 (0.49) fails, contract → 1.75 (0.0025), the new best
     sq = lambda x: (x[0] - 1.8) ** 2  # noqa: E731
@@ -324,6 +336,8 @@ def test_model_names_that_serve_a_catalog_model(files):
     same = C._same_model
     assert same("meta-llama/Llama-3.1-8B-Instruct", "llama-3.1-8b")  # its HF id
     assert same("LLAMA-3.1-8B", "llama-3.1-8b")  # its key
+    assert same("Llama-3-8B-Instruct", "llama-3.1-8b")  # its alias llama-3-8b
+    assert same("llama3.1-70b-awq", "llama-3.1-70b")  # its alias llama3.1-70b
     assert not same("Meta-Llama-3.1-8B", "llama-3.1-8b")
     assert not same("llama-3.1", "llama-3.1-8b")  # the served name must hold the whole key
     assert same("org/HAND-2L-chat", files["model"])  # a model file: its key "hand-2l"

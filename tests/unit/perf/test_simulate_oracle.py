@@ -251,6 +251,15 @@ def test_prefix_cache_hits_are_not_prefilled_but_attended(admission):
     assert rec.steps == [(0, 0.0, 1, pairs(1, 5))] and s.times.cached.tolist() == [5]
 
 
+@pytest.mark.parametrize("pool, firsts", [(8, [1, 1]), (7, [1, 2])])
+def test_paged_admission_counts_cached_tokens_as_held(pool, firsts):
+    # ISL 4 / OSL 1, half cached (2 held, 2 computed each). A holds 2 cached + 2 computing; B would
+    # add 2 + 2: 8 tokens. A pool of 8 takes both in step 1; of 7, B waits for step 2.
+    s = simulate(toy(kv_pool_tokens=pool, admission="average"), Burst(), Fixed(4, 1), requests=2,
+                 prefix_hit_fraction=0.5)
+    assert s.times.first_token.tolist() == [f * TAU for f in firsts]
+
+
 # ---- KV admission ---------------------------------------------------------------------------
 @pytest.mark.parametrize("pool, ends", [
     # Pool 10 holds two reservations of 2 + 3: A and B run together (prefill τ, 2 decode steps:

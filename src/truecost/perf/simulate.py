@@ -371,7 +371,9 @@ class _Run:
             self.B -= 1
             self.ctx_base -= self.base[i]
             self.version[i] += 1
-            self.last_token[i] = self.last_decode_end
+            # Its last token: its (re)prefill's, if no decode step has run since it joined (a
+            # prefill-only step does not move last_decode_end), else the last decode step's.
+            self.last_token[i] = next((t for j, t in self.joined if j == i), self.last_decode_end)
             self.joined = [(j, t) for j, t in self.joined if j != i]
         self.waiting.appendleft(i)
 

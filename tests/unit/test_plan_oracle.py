@@ -123,6 +123,16 @@ def test_tpot_binds_when_it_is_the_objective_one_more_sequence_breaks(model):
     assert sp.conc.tolist() == [413] and sp.binding.tolist() == ["ttft p95"]
 
 
+def test_the_first_objective_broken_is_the_binding_one(model):
+    # E2E = TTFT + 99 steps of 1 ms: 110.5 ms up to 413 sequences, 111.5 ms at 414, where TTFT
+    # (12.5 > 12 ms) breaks too. Both break: the one listed first names the binding constraint.
+    w = _workload(model)
+    ttft, e2e = Objective("ttft", "mean", 0.012), Objective("e2e", "mean", 0.111)
+    for objectives, name in (([ttft, e2e], "ttft mean"), ([e2e, ttft], "e2e mean")):
+        sp = screen(w, w.self_hosted[0], [hand.FAST], ["bf16"], [hand.engine()], [1024], objectives)
+        assert sp.conc.tolist() == [413] and sp.binding.tolist() == [name]
+
+
 def test_kv_capacity_binds_on_a_small_gpu(model):
     # 0.125 GiB = 134,217,728 B, no reserve: (134,217,728 − 65,021,952) × 0.5 = 34,597,888 B of KV
     # = 84 sequences of 409,600 B. Max batch 64 caps the first row, the KV pool (84) the second,
@@ -461,14 +471,15 @@ def test_parse_slo_more_errors(text, message):
 def test_plan_on_the_fast_gpu_prices_and_labels_every_field(tmp_path, model):
     gpu = hand.gpu_file(tmp_path, hand.FAST)
     noprice = hand.gpu_file(tmp_path, hand.gpu("hand-noprice", usd_per_gpu_hour=None))
+    noprice2 = hand.gpu_file(tmp_path, hand.gpu("hand-a-noprice", usd_per_gpu_hour=None))
     w = _workload(model, requests_per_task=2, tasks_per_day=172_800_000, slo={"ttft_s": 0.012, "tpot_p99_s": 0.002},
                   cand={"accuracy": 0.8})
-    p = plan(w, gpus=[noprice, gpu], engines=[hand.engine()], precisions=["bf16"], max_batches=[1024, 64])
+    p = plan(w, gpus=[noprice, gpu, noprice2], engines=[hand.engine()], precisions=["bf16"], max_batches=[1024, 64])
     tasks_month = 172_800_000 * DAYS_PER_MONTH
     assert (p.workload, p.tasks_per_month, p.peak_requests_per_s) == ("oracle", tasks_month, pytest.approx(PEAK))
     assert p.objectives == ["ttft mean <= 12 ms", "tpot p99 <= 2 ms"] and (p.ttft_stat, p.tpot_stat) == ("p95", "p99")
     assert p.not_searched == {"has no public on-demand price in the catalog; give one (usd_per_gpu_hour / "
-                              "--usd-per-gpu-hour)": ["hand-noprice"]}
+                              "--usd-per-gpu-hour)": ["hand-a-noprice", "hand-noprice"]}
     assert p.excluded == [] and p.unmet is None
     assert p.searched["configurations"] == 2 and p.searched["fit"] == 2 and p.searched["within_slo_as_means"] == 2
     assert p.searched["confirmed"] == len([o for o in p.options if o.config is not None]) >= 1
@@ -485,6 +496,11 @@ def test_plan_on_the_fast_gpu_prices_and_labels_every_field(tmp_path, model):
     assert o.gpus == k and o.gpus_per_replica == 1 and o.usd_per_replica_hour == pytest.approx(2.0, rel=1e-12)
     assert o.capacity_requests_per_s == pytest.approx(PEAK / 0.8 / k, rel=1e-12)
     assert o.accuracy == 0.8 and o.provenance["accuracy"] == "input: workload"
+    assert o.provenance["price"] == "catalog:hand-made price@2026-01-01"  # the GPU's price source and date
+    assert (f"capacity at least {PEAK / 0.8 / k:.3g} req/s per replica within the SLO (simulated: "
+            in o.provenance["perf"])
+    assert f"; latency simulated: {SIM_REQUESTS} requests, Poisson " in o.provenance["perf"]
+    assert o.provenance["perf"].endswith(f", seed {SIM_SEED}")
     assert o.tokens == {"input": 100, "cached_input": 0, "output": 100, "reasoning": 0}
     # $/Mtok: the month's cost split by prefill time share over 2 × tasks × 100 tokens each way, so
     # with ISL = OSL the two add up to the whole month over those tokens, whatever the share.
@@ -510,28 +526,23 @@ def test_plan_on_the_fast_gpu_prices_and_labels_every_field(tmp_path, model):
     assert d["best"]["config"]["max_batch"] == 1024 and d["searched"] == p.searched and isinstance(p, Plan)
 
 
-def test_plan_with_an_unmeetable_slo_reports_a_miss(tmp_path, model):
-    gpu = hand.gpu_file(tmp_path, hand.FAST)
-    # TTFT is at least 10 ms of request overhead + 1.5 ms: 5 ms cannot be met even as a mean.
-    w = _workload(model, slo={"ttft_p95_s": 0.005})
-    p = plan(w, gpus=[gpu], engines=[hand.engine()], precisions=["bf16"], max_batches=[64])
-    assert p.best is None and p.runner_up is None and p.options == [] and p.frontier == []
-    assert p.searched == {"configurations": 1, "fit": 1, "within_slo_as_means": 0, "simulated": 1, "confirmed": 0}
-    assert p.unmet.startswith("no option meets the SLO; ttft p95 <= 5 ms binds: the closest miss is hand-2l @ "
-                              "hand-fast: 1x hand-fast bf16, hand-engine, max batch 64, ")
-
-
 def test_plan_simulates_at_most_four_closest_misses(tmp_path, model):
     gpu = hand.gpu_file(tmp_path, hand.FAST)
     w = _workload(model, slo={"ttft_p95_s": 0.005})
+    # TTFT is at least 10 ms of request overhead + 1.5 ms: 5 ms cannot be met even as a mean. When
+    # nothing passes the screen, its 4 closest misses (of 5) are simulated before plan reports.
     p = plan(w, gpus=[gpu], engines=[hand.engine()], precisions=["bf16"], max_batches=[8, 16, 32, 64, 128])
     assert p.searched == {"configurations": 5, "fit": 5, "within_slo_as_means": 0, "simulated": 4, "confirmed": 0}
+    assert p.best is None and p.runner_up is None and p.options == [] and p.frontier == []
+    assert p.unmet.startswith("no option meets the SLO; ttft p95 <= 5 ms binds: the closest miss is hand-2l @ "
+                              "hand-fast: 1x hand-fast bf16, hand-engine, max batch ")
 
 
 def test_plan_slo_override_and_quality_bar(tmp_path, model):
     gpu = hand.gpu_file(tmp_path, hand.FAST)
     w = _workload(model, min_accuracy=0.9, cand={"accuracy": 0.85})
-    p = plan(w, slo="ttft=20ms", gpus=[gpu], engines=[hand.engine()], precisions=["bf16"], max_batches=[64])
+    p = plan(w, slo=parse_slo("ttft=20ms"), gpus=[gpu], engines=[hand.engine()], precisions=["bf16"],
+             max_batches=[64])
     assert p.objectives == ["ttft mean <= 20 ms"]
     assert p.excluded == ["hand-2l: accuracy 85% below the bar of 90%"] and p.searched["configurations"] == 0
     assert p.unmet == "no option left: hand-2l: accuracy 85% below the bar of 90%"
@@ -540,7 +551,13 @@ def test_plan_slo_override_and_quality_bar(tmp_path, model):
     p = plan(w, slo="ttft=20ms", gpus=[gpu], engines=[hand.engine()], precisions=["bf16"], max_batches=[64])
     assert p.excluded == [] and p.searched["configurations"] == 1
     # One GPU type with the candidate's own price: allowed (two are refused, tests/unit/test_plan.py).
-    w = _workload(model, cand={"usd_per_gpu_hour": 3.0})
+    # A 512-token prompt: one live sequence within TTFT <= 12 ms as a mean (test_an_edge_at_one_sequence),
+    # which counts as within the SLO.
+    w = _workload(model, tokens={"input": 512, "output": 100},
+                  cand={"usd_per_gpu_hour": 3.0, "accuracy": 0.5, "accuracy_source": "hand: 5 of 10"})
     p = plan(w, gpus=[gpu], engines=[hand.engine()], precisions=["bf16"], max_batches=[1024])
+    assert p.searched["within_slo_as_means"] == 1
+    assert p.best.option.provenance["accuracy"] == "hand: 5 of 10"
+    assert p.best.option.usd_per_correct_answer == pytest.approx(2 * p.best.option.usd_per_task, rel=1e-12)
     assert p.best.option.usd_per_replica_hour == pytest.approx(3.0, rel=1e-12)
     assert p.best.option.usd_per_month == pytest.approx(p.best.option.replicas * 3.0 * 730, rel=1e-12)

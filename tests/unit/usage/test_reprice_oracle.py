@@ -28,24 +28,13 @@ from truecost.usage import Repricing, RepricedOption, Window, hourly_profile, im
 from truecost.usage.reprice import _days, _gpu_time_shares, _parse_time, _sizing_workload, _slo_text
 from truecost.workload import SelfHostedCandidate, Slo, Tokens, Workload
 
-HEADER = "timestamp,model,input_tokens,output_tokens,cached_tokens,reasoning_tokens,user,tag\n"
-# $ per million tokens: test/flat 2 input, 0.5 cached, 8 output; test/other 1 input (cached input
-# billed as input: no cached price), 4 output; acme/widget 3 input, 15 output; test/a..test/e k
-# dollars input (k = 1..5) and nothing for output
-OFFERS = """
-["test/flat"]
-usd_per_mtok_input = 2.0
-usd_per_mtok_cached_input = 0.5
-usd_per_mtok_output = 8.0
-source = "test"
-as_of = 2025-01-01
+from .conftest import HEADER
+from .conftest import OFFERS as BASE_OFFERS
 
-["test/other"]
-usd_per_mtok_input = 1.0
-usd_per_mtok_output = 4.0
-source = "test"
-as_of = 2025-01-01
-
+# $ per million tokens (conftest's OFFERS): test/flat 2 input, 0.5 cached, 8 output; test/other 1
+# input (cached input billed as input: no cached price), 4 output; added here: acme/widget 3 input,
+# 15 output; test/a..test/e k dollars input (k = 1..5) and nothing for output
+OFFERS = BASE_OFFERS + """
 ["acme/widget"]
 usd_per_mtok_input = 3.0
 usd_per_mtok_output = 15.0
@@ -327,9 +316,10 @@ def test_hourly_profile_of_a_window(home):
     assert source == "measured: 2 logged requests by hour of day (UTC), 2025-01-01 to 2025-01-01"
 
 
-def _hand_option(tasks_per_day: float, peak_to_mean: float, tokens: Tokens, slo: Slo) -> Any:
+def _hand_option(tasks_per_day: float, peak_to_mean: float, tokens: Tokens, slo: Slo, **kw: Any) -> Any:
+    """compare's option for the log written as a workload by hand."""
     w = Workload(name="by hand", tasks_per_day=tasks_per_day, peak_to_mean=peak_to_mean, tokens=tokens,
-                 slo=slo, self_hosted=[SelfHostedCandidate(model="llama-3.1-8b", gpus=["h100-sxm"])])
+                 slo=slo, self_hosted=[SelfHostedCandidate(model="llama-3.1-8b", gpus=["h100-sxm"])], **kw)
     return compare(w).options[0]
 
 
@@ -339,10 +329,8 @@ def test_self_hosted_with_several_replicas_is_paid_every_hour(home):
                    (1740790800, 1740794400, 36_000, "gpt-4o-mini", 36_000_000, 3_600_000)])
     r = reprice([SH], utilisation=0.5, ttft_s=1.0, tpot_s=0.05, offers_file=home.offers, db=home.db)
     # the log as a workload: 396,000 requests in 2 h = 55/s mean = 4,752,000 a day; peak 100/s
-    w = Workload(name="by hand", tasks_per_day=396_000 * 12, peak_to_mean=100 / 55, utilisation=0.5,
-                 tokens=Tokens(input=1000, output=100), slo=Slo(ttft_s=1.0, tpot_s=0.05),
-                 self_hosted=[SelfHostedCandidate(model="llama-3.1-8b", gpus=["h100-sxm"])])
-    o = compare(w).options[0]
+    o = _hand_option(396_000 * 12, 100 / 55, Tokens(input=1000, output=100), Slo(ttft_s=1.0, tpot_s=0.05),
+                     utilisation=0.5)
     assert o.excluded is None and o.replicas > 1  # the mutation x replicas -> / replicas must show
     sh = r.options[1]
     assert (sh.label, sh.kind, sh.how, sh.excluded) == (SH, "self-hosted", o.how, None)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from truecost import validate
-from truecost.errors import InputError
+from truecost.errors import DoesNotFitError, InputError
 from truecost.perf.links import link
 from truecost.perf.offload import estimate_offload
 from truecost.perf.swarm import estimate_swarm
@@ -222,3 +222,67 @@ def test_engine_applies_to_serving_only() -> None:
     with pytest.raises(InputError) as e:
         validate("fit")
     assert str(e.value) == "unknown validation suite 'fit'; choose serving, training or swarm"
+
+
+def test_a_metric_with_no_prediction_still_counts_its_rows() -> None:
+    from truecost.perf.validation import ValidationRow
+    from truecost.validation import summary_of
+    s = summary_of([ValidationRow("a", "a", "m", "u", 1.0, None, ""), ValidationRow("b", "b", "m", "u", 2.0, None, "")])
+    assert (s.rows, s.median_abs_error, s.max_ratio) == (2, None, None)
+    assert (s.by_metric["m"].rows, s.by_metric["m"].median_abs_error) == (2, None)
+
+
+def test_same_on_the_first_row_and_no_source_column(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "s.csv", ["id", "source"], [dict(id="A", source="same; page 3"), dict(id="B", source="")])
+    assert _row_sources(path) == {"A": "; page 3", "B": ""}  # nothing above A to be the same as
+    bare = _csv(tmp_path / "bare.csv", ["id"], [dict(id="A")])
+    assert _row_sources(bare) == {"A": ""}
+
+
+def test_a_cost_row_uses_its_own_gpu_and_two_dollars_an_hour(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "c.csv", TRAIN_COLUMNS, [
+        dict(id="C1", model="M", params_total="1e9", params_active="1e9", tokens="1e12",
+             hardware="A100-80GB (400 W)", gpu_hours="10000", reported_mfu="0.4", reported_cost_usd="20000")])
+    rows, notes = validate_training(path)
+    # 6e21 / (312e12 * 0.4) / 3600 = 13,354.7 A100-hours; at the row's own $2/hour (not the catalog
+    # rent, not an H100's peak): $26,709.4
+    hours = 6e21 / (A100_BF16 * 0.4) / 3600
+    assert rows[0].predicted == pytest.approx(hours, rel=1e-9)
+    assert rows[1].id == "C1-usd" and rows[1].predicted == pytest.approx(2.0 * hours, rel=1e-9)
+    assert notes == {}
+
+
+def test_a_swarm_rows_client_and_an_offload_rows_engine_and_host_ram_reach_the_model(tmp_path: Path) -> None:
+    path = _csv(tmp_path / "w.csv", [c for c in SWARM_COLUMNS if c != "note"], [
+        dict(id="S1", deployment="swarm", model="llama-2-70b", servers="2x a100-80gb", precision="int8",
+             engine="petals", rtt_ms="20", mbit_s="500", routing="relay", client="rtx-4090", isl="64", osl="64",
+             metric="m", value="1", unit="u"),
+        dict(id="O1", deployment="offload", model="llama-3.1-405b", servers="a100-80gb", precision="int8",
+             engine="petals", host_link_gb_s="16", overlap="yes", isl="8", osl="8", metric="m", value="1", unit="u"),
+    ])
+    rows, notes = validate_swarm(path)
+    s = estimate_swarm("llama-2-70b", "2x a100-80gb", precision="int8", engine="petals", isl=64, osl=64,
+                       network=link("same-region", rtt_ms=20, mbit_s=500), routing="relay", client="rtx-4090")
+    cpu = estimate_swarm("llama-2-70b", "2x a100-80gb", precision="int8", engine="petals", isl=64, osl=64,
+                         network=link("same-region", rtt_ms=20, mbit_s=500), routing="relay", client="cpu")
+    assert rows[0].predicted == s.tokens_per_s != cpu.tokens_per_s
+    o = estimate_offload("llama-3.1-405b", "a100-80gb", precision="int8", engine="petals", isl=8, osl=8,
+                         host_link_gb_s=16, overlap=True, host_ram_gb=1024)
+    vllm = estimate_offload("llama-3.1-405b", "a100-80gb", precision="int8", engine="vllm", isl=8, osl=8,
+                            host_link_gb_s=16, overlap=True, host_ram_gb=1024)
+    assert rows[1].predicted == o.tokens_per_s != vllm.tokens_per_s
+    with pytest.raises(DoesNotFitError):  # 405 GB of int8 weights do not fit the default 256 GB of RAM
+        estimate_offload("llama-3.1-405b", "a100-80gb", precision="int8", engine="petals", isl=8, osl=8,
+                         host_link_gb_s=16, overlap=True)
+    assert notes == {}  # no note column: no notes
+
+
+def test_serving_on_your_own_csv_takes_its_rows_and_sources(tmp_path: Path) -> None:
+    from truecost.validation import PUBLISHED_SERVING_FILES
+    with open(PUBLISHED_SERVING_FILES[0], newline="") as f:
+        reader = csv.DictReader(f)
+        columns, first = list(reader.fieldnames or []), next(reader)
+    path = _csv(tmp_path / "v.csv", columns, [first | {"id": "MINE", "source": "my lab notebook"}])
+    report = validate("serving", csv_path=path)
+    assert [r.id for r in report.rows] == ["MINE"] and report.engine == "tuned"
+    assert report.sources == {"MINE": "my lab notebook (undated)"}

@@ -286,3 +286,23 @@ def test_serving_on_your_own_csv_takes_its_rows_and_sources(tmp_path: Path) -> N
     report = validate("serving", csv_path=path)
     assert [r.id for r in report.rows] == ["MINE"] and report.engine == "tuned"
     assert report.sources == {"MINE": "my lab notebook (undated)"}
+
+
+def test_quoted_line_breaks_survive_as_written(tmp_path: Path) -> None:
+    # a quoted CSV field may hold "\r\n"; read with newline="" (the csv module's rule) it stays
+    # "\r\n", where universal newlines would turn it into "\n"
+    swarm = _csv(tmp_path / "w.csv", SWARM_COLUMNS, [
+        dict(id="R0", deployment="swarm", model="llama-2-70b", servers="2x a100-80gb", precision="int8",
+             engine="petals", rtt_ms="20", mbit_s="500", routing="relay", client="cpu", isl="8", osl="8",
+             metric="m", value="1", unit="u", source="paper\r\npage 2", note="line one\r\nline two")])
+    assert validate_swarm(swarm)[1] == {"R0": "line one\r\nline two"}
+    assert _row_sources(swarm) == {"R0": "paper\r\npage 2"}
+    train = _csv(tmp_path / "t.csv", TRAIN_COLUMNS, [
+        dict(id="X1", model="M\r\n1", params_total="1e9", params_active="1e9", tokens="1e12",
+             hardware="H100-80GB (700 W)", gpu_hours="5000")])
+    assert validate_training(train)[0][0].description == "M\r\n1 h100-sxm bf16, MFU 0.4 default"
+
+
+def test_the_default_suite_is_serving() -> None:
+    report = validate()
+    assert report.suite == "serving" and report.engine == "tuned"

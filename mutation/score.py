@@ -114,9 +114,9 @@ def report(by_module: dict[str, Counter], survivors: list[dict], markdown: bool 
     if total["not checked"]:
         print(f"({total['not checked']} mutants not checked yet: the run was interrupted or limited)")
     unexplained = [s for s in survivors if _explained(s, equivalents) is None]
-    print(f"\nsurvivors: {len(survivors)} ({len(survivors) - len(unexplained)} equivalent, listed with "
-          f"the reason in mutation/equivalent.toml; {len(unexplained)} unexplained)")
     listed = len(survivors) - len(unexplained)
+    print(f"\nsurvivors: {len(survivors)} ({listed} equivalent, listed with "
+          f"the reason in mutation/equivalent.toml; {len(unexplained)} unexplained)")
     if listed and checked > listed:
         # the score above counts a listed equivalent as a survivor; the textbook mutation score
         # (killed / (mutants - equivalent)) leaves them out. The gate uses the one above.

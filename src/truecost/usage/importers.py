@@ -239,35 +239,38 @@ def _kind(path: Path) -> str:
                      f".ndjson), .parquet, optionally gzipped (.csv.gz, .jsonl.gz)")
 
 
-def _csv_records(f: IO[str], path: Path) -> tuple[list[str], Iterator[tuple[int, dict | str]]]:
-    # csv's field limit is process-wide: raise it only while this reader parses a row, and put
-    # back what was there, so other CSV readers in the process (route's outcomes) keep theirs
-    reader = csv.reader(f)
+def _next_row(reader: Iterator[list[str]]) -> list[str]:
+    """``next(reader)`` with csv's field limit raised to ``MAX_LINE_BYTES`` for this one row. The
+    limit is process-wide: it is put back before the row (or the error) leaves, so other CSV
+    readers in the process (route's outcomes) keep theirs, also while a caller is suspended."""
     old = csv.field_size_limit(MAX_LINE_BYTES)
     try:
-        header = next(reader)
+        return next(reader)
+    finally:
+        csv.field_size_limit(old)
+
+
+def _csv_records(f: IO[str], path: Path) -> tuple[list[str], Iterator[tuple[int, dict | str]]]:
+    reader = csv.reader(f)
+    try:
+        header = _next_row(reader)
     except StopIteration:
         raise InputError(f"{path}: empty file") from None
     except csv.Error as e:
         raise InputError(f"{path}:1: unreadable CSV header: {e}") from None
-    finally:
-        csv.field_size_limit(old)
     header = [h.strip() for h in header]
     n = len(header)
 
     def records() -> Iterator[tuple[int, dict | str]]:
         while True:
             start = reader.line_num + 1
-            old = csv.field_size_limit(MAX_LINE_BYTES)
             try:
-                row = next(reader)
+                row = _next_row(reader)
             except StopIteration:
                 return
             except csv.Error as e:
                 yield start, f"unreadable CSV: {e}"
                 continue
-            finally:
-                csv.field_size_limit(old)
             if not row:
                 continue  # a blank line
             if len(row) != n:

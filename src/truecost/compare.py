@@ -336,7 +336,7 @@ def _self_hosted_options(w: Workload, c: SelfHostedCandidate, tasks_month: float
         label = c.label or c.model
         if best is None:
             why = reasons[-1] if reasons else "no configuration tried"
-            out.append(_excluded_self_hosted(label, gpu, t, why))
+            out.append(_excluded_self_hosted(label, find_gpu(gpu).key, t, why))  # the key, as a priced row
             continue
         out.append(_self_hosted_option(w, c, label, best, t, isl, osl, tasks_month, hit, tails))
     return out

@@ -109,7 +109,8 @@ def test_an_slo_missed_at_one_request_excludes_the_option(files):
     (o,) = compare(w).options
     assert o.excluded == f"1x {h.FAST.key} bf16: misses the SLO even at one request"
     assert compare(w).ranked == []
-    assert (o.label, o.kind, o.how) == (f"{files['model']} @ {files['fast']}", "self-hosted", "-")
+    # the GPU by its key (the file it came from is not its name), as on a priced row
+    assert (o.label, o.kind, o.how) == (f"{files['model']} @ {h.FAST.key}", "self-hosted", "-")
     assert (o.usd_per_request, o.usd_per_task, o.usd_per_month) == (math.inf,) * 3
     assert o.tokens == {"input": 1000, "cached_input": 0, "output": 100, "reasoning": 0}
     assert o.provenance == {} and o.gpus is None and o.replicas is None

@@ -542,15 +542,29 @@ class _Run:
 
 
 def _steps_to_cover(gap: float, t0: float, slope: float) -> int:
-    """The fewest steps k with k·t0 + slope·k(k−1)/2 ≥ gap (step lengths t0, t0+slope, ...)."""
+    """The fewest steps k with k·t0 + slope·k(k−1)/2 ≥ gap (step lengths t0, t0+slope, ...).
+
+    The root of a·k² + b·k = gap (a = slope/2, b = t0 − slope/2) is taken as 2·gap / (b + √D)
+    when b > 0: the textbook (−b + √D) / 2a loses every digit to cancellation when the slope is
+    tiny next to t0 (slope 1e-15 s a step on 65 ms steps gave one step too few). The count is
+    then checked against the sum it stands for, one step either way."""
     if gap <= 0:
         return 1
     if abs(slope) < 1e-15:
         return max(1, math.ceil(gap / t0))
     a, b = slope / 2, t0 - slope / 2
     disc = b * b + 4 * a * gap
-    k = math.ceil((-b + math.sqrt(disc)) / (2 * a)) if disc > 0 else math.ceil(gap / t0)
-    return max(1, k)
+    if not disc > 0:  # shrinking steps that never add up to the gap: as if they kept t0
+        return max(1, math.ceil(gap / t0))
+    root = 2 * gap / (b + math.sqrt(disc)) if b > 0 else (-b + math.sqrt(disc)) / (2 * a)
+    k = max(1, math.ceil(root))
+
+    def covered(n: int) -> float:  # what _decode_run advances by for n steps
+        return n * t0 + slope * n * (n - 1) / 2
+
+    if k > 1 and covered(k - 1) >= gap:
+        return k - 1
+    return k if covered(k) >= gap else k + 1
 
 
 # ---- statistics ----------------------------------------------------------------------------

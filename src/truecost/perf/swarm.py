@@ -312,7 +312,8 @@ def estimate_swarm(model: str | ModelArch, servers: str | list[str | GPU | Serve
         raise DoesNotFitError(
             f"{m.key} at {prec_name} does not fit on {len(srv)} server(s): its {m.layers} layers need "
             f"{need / 1e9:,.1f} GB with the runtime reserve (+ KV), the GPUs hold {have / 1e9:,.1f} GB; "
-            f"they fit {sum(caps)} layers. Add servers or use a smaller precision (int4)")
+            f"they fit {sum(caps)} layers. Add servers"
+            + (" or use a smaller precision (int4)" if whole.precision.weight_bytes > 0.5 else ""))
     layers = _balance(m.layers, speeds, caps)
 
     stages: list[_Stage] = []

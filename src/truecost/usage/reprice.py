@@ -23,6 +23,7 @@ bucket's mean tokens per request.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -120,13 +121,19 @@ class Repricing:
 
 
 def _parse_time(text: str | datetime | None, what: str) -> datetime | None:
-    if text is None or isinstance(text, datetime):
-        return text
-    try:
-        t = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise InputError(f"--{what} '{text}' is not a date or time (use 2025-01-31 or "
-                         f"2025-01-31T12:00)") from None
+    """A bound of the window as a naive UTC time (the store's timestamps are UTC): text in ISO
+    8601 (a trailing Z or z is UTC), or a datetime, converted to UTC when it carries a zone (so
+    --by day counts UTC dates, as the store groups them)."""
+    if text is None:
+        return None
+    if isinstance(text, datetime):
+        t = text
+    else:
+        try:
+            t = datetime.fromisoformat(re.sub(r"[Zz]$", "+00:00", text.strip()))
+        except ValueError:
+            raise InputError(f"--{what} '{text}' is not a date or time (use 2025-01-31 or "
+                             f"2025-01-31T12:00)") from None
     return t.astimezone(UTC).replace(tzinfo=None) if t.tzinfo is not None else t
 
 

@@ -533,6 +533,7 @@ def test_an_moe_with_dense_first_layers_is_sized_by_its_expert_layers() -> None:
     assert msg.startswith("deepseek-v3 at int4 does not fit on 3 server(s): its 61 layers need ")
     need_gb = float(msg.split(" need ")[1].split(" GB")[0].replace(",", ""))
     assert 330 < need_gb < 400 and "the GPUs hold 257.7 GB" in msg
+    assert msg.endswith(" layers. Add servers")  # already int4 (0.5 bytes a weight): no smaller one offered
     # twenty 24 GB cards: every server's layers fit its memory (no server holds a dense layer's worth)
     e = estimate_swarm("deepseek-v3", "20x rtx-4090", precision="int4", isl=100, osl=100)
     assert sum(s.layers for s in e.slices) == 61

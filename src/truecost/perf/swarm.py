@@ -44,7 +44,7 @@ from typing import Any, Literal
 from .. import catalog
 from ..arch import ModelArch
 from ..errors import DoesNotFitError, InputError
-from ..hardware import GPU, Precision, PrecisionName
+from ..hardware import BYTES_PER_ELEM, GPU, Precision, PrecisionName
 from ..provenance import Provenance
 from .deployment import HALF_BYTES, Deployment
 from .engine import EngineProfile, engine as find_engine
@@ -313,7 +313,8 @@ def estimate_swarm(model: str | ModelArch, servers: str | list[str | GPU | Serve
             f"{m.key} at {prec_name} does not fit on {len(srv)} server(s): its {m.layers} layers need "
             f"{need / 1e9:,.1f} GB with the runtime reserve (+ KV), the GPUs hold {have / 1e9:,.1f} GB; "
             f"they fit {sum(caps)} layers. Add servers"
-            + (" or use a smaller precision (int4)" if whole.precision.weight_bytes > 0.5 else ""))
+            + (" or use a smaller precision (int4)"
+               if whole.precision.weight_bytes > BYTES_PER_ELEM["int4"] else ""))
     layers = _balance(m.layers, speeds, caps)
 
     stages: list[_Stage] = []
